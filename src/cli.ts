@@ -1,0 +1,121 @@
+import { writeSync } from 'node:fs';
+import yargs, { type Argv as Yargs } from 'yargs';
+import { deregisterCommand } from './commands/deregister.ts';
+import { registerCommand } from './commands/register.ts';
+import { buildConfig, type Argv, type Config } from './config.ts';
+import { formatDuration } from './duration.ts';
+import { ConfigError, CmdbUnavailableError, EXIT_CODES, HookError, exitCodeFor } from './errors.ts';
+import type { Outcome, RunContext } from './lifecycle/context.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { defaultOf, envVarOf, optionsOf, type CommandName } from './options.ts';
+import { createDeadline } from './retry/deadline.ts';
+import { AGENT_NAME, VERSION } from './version.ts';
+
+const COMMANDS = [registerCommand, deregisterCommand] as const;
+
+// If something ever ignores the deadline's signal, this still ends the run shortly after it.
+const WATCHDOG_GRACE_MS = 500;
+
+/**
+ * Parses argv, builds the config, runs one command and returns the exit code. This is the one place where errors
+ * become exit codes and where the final human sentence is printed (the kubelet copies hook output into events).
+ */
+export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  let parsed: { command: CommandName; argv: Argv } | undefined;
+  try {
+    parsed = await parseArgs(args);
+  } catch (error) {
+    return finish(undefined, undefined, error, false);
+  }
+  if (!parsed) return EXIT_CODES.ok; // --help or --version was printed
+  const { command, argv } = parsed;
+
+  let config: Config;
+  try {
+    config = buildConfig(command, argv, env);
+  } catch (error) {
+    return finish(undefined, command, error, false);
+  }
+  const log = createLogger({ level: config.logLevel, command, logFile: config.logFile });
+  log.debug({ config: { ...config, cmdbUrl: config.cmdbUrl?.href, tls: Object.keys(config.tls) } }, 'effective config');
+
+  const deadline = createDeadline(config.timeoutMs);
+  const context: RunContext = { env, log, deadline, print: (value) => writeSync(1, `${JSON.stringify(value, null, 2)}\n`) };
+  const lifecycle = COMMANDS.find((entry) => entry.name === command)?.run(config, context);
+  let watchdog: NodeJS.Timeout | undefined;
+  const overrun = new Promise<never>((_, reject) => {
+    watchdog = setTimeout(
+      () => reject(new CmdbUnavailableError(`still running ${formatDuration(config.timeoutMs + WATCHDOG_GRACE_MS)} after start; stopped at the deadline`)),
+      config.timeoutMs + WATCHDOG_GRACE_MS,
+    );
+  });
+  try {
+    const outcome = await Promise.race([lifecycle, overrun]);
+    return finish(log, command, undefined, config.strict, context.subject, outcome);
+  } catch (error) {
+    return finish(log, command, error, config.strict, context.subject);
+  } finally {
+    clearTimeout(watchdog);
+  }
+}
+
+/** Logs the outcome, prints the one-line summary as the last line on stderr, and returns the exit code. */
+function finish(log: Logger | undefined, command: string | undefined, error: unknown, strict: boolean, subject?: string, outcome?: Outcome): number {
+  const code = error === undefined ? EXIT_CODES.ok : exitCodeFor(error, strict);
+  const head = [AGENT_NAME, command, subject].filter(Boolean).join(' ');
+  let sentence: string;
+  if (error === undefined) {
+    sentence = `${head}: ${outcome?.summary ?? 'done'}`;
+  } else if (error instanceof ConfigError) {
+    sentence = `${head}: ${error.message}`;
+  } else if (error instanceof HookError) {
+    const policy = code === EXIT_CODES.ok ? `exit 0 (fail-open; --strict exits ${error.exitCode})` : `exit ${code}`;
+    sentence = `${head}: FAILED: ${error.message}; ${policy}`;
+  } else {
+    sentence = `${head}: internal error (a bug, please report it): ${error instanceof Error ? error.message : JSON.stringify(error)}`;
+  }
+  if (log) {
+    if (error === undefined) log.info({ exitCode: code }, sentence);
+    else log.error({ err: error, exitCode: code }, sentence);
+  }
+  // A usage error is this one plain line; after a run, the line follows the JSON logs and ends the output.
+  if (!(log && log.level === 'silent')) writeSync(2, `${sentence}\n`);
+  return code;
+}
+
+async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: Argv } | undefined> {
+  let chosen: { command: CommandName; argv: Argv } | undefined;
+  let parser = yargs(args)
+    .scriptName(AGENT_NAME)
+    .version(VERSION) // explicit: a bundled or single-file binary has no package.json to read it from
+    .usage(`${AGENT_NAME} <command> [flags]\n\nEvery flag can also be set as CMDB_HOOK_<FLAG_IN_UPPER_SNAKE>; a flag beats its env var.`)
+    .parserConfiguration({ 'camel-case-expansion': false, 'duplicate-arguments-array': false })
+    .strict()
+    .demandCommand(1, 'give a command: register or deregister')
+    .help()
+    .wrap(120)
+    .showHelpOnFail(false)
+    .exitProcess(false)
+    .fail((message, error) => {
+      throw error instanceof HookError ? error : new ConfigError(`${message ?? error?.message ?? 'bad usage'}; run '${AGENT_NAME} <command> --help' for the flags`);
+    });
+  for (const entry of COMMANDS) {
+    parser = parser.command(entry.name, entry.describe, (sub) => declareOptions(sub, entry.name), (argv) => {
+      chosen = { command: entry.name, argv };
+    });
+  }
+  await parser.parseAsync();
+  return chosen;
+}
+
+function declareOptions(parser: Yargs, command: CommandName): Yargs {
+  for (const option of optionsOf(command)) {
+    const fallback = defaultOf(option, command);
+    parser.option(option.flag, {
+      type: option.type === 'array' ? 'string' : option.type,
+      array: option.type === 'array',
+      describe: `${option.describe} [env ${envVarOf(option.flag)}]${fallback === undefined ? '' : ` [default ${fallback}]`}`,
+    });
+  }
+  return parser;
+}

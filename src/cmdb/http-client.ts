@@ -1,0 +1,108 @@
+import type { Got } from 'got';
+import type { TlsMaterial } from '../config.ts';
+import { CmdbRejectedError, CmdbUnavailableError } from '../errors.ts';
+import { AGENT_NAME, VERSION } from '../version.ts';
+import type { AttemptContext } from './backend.ts';
+import { parseRetryAfter } from './retry-after.ts';
+
+export interface HttpRequest {
+  method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+  url: string;
+  body?: unknown;
+}
+
+export interface HttpResponse {
+  status: number;
+  statusText: string;
+  body: string;
+  retryAfterMs: number | undefined;
+}
+
+export interface HttpClient {
+  send(request: HttpRequest, attempt: AttemptContext): Promise<HttpResponse>;
+  /** The headers every request carries, with the token masked: for --dry-run and logs. */
+  maskedHeaders(): Record<string, string>;
+}
+
+const TRANSIENT_STATUS = new Set([408, 425, 429]);
+
+/** 408, 425, 429 and 5xx are worth another attempt; other 4xx are our mistake and will not change. */
+export function isTransientStatus(status: number): boolean {
+  return TRANSIENT_STATUS.has(status) || status >= 500;
+}
+
+/**
+ * One HTTP client for every backend: got with its own retry and redirects off (src/retry is the one retry layer),
+ * the run's deadline as its signal, and the bearer token held only in here.
+ */
+export function createHttpClient(options: { token: string | undefined; tls: TlsMaterial }): HttpClient {
+  const headers: Record<string, string> = {
+    'user-agent': `${AGENT_NAME}/${VERSION}`,
+    accept: 'application/json',
+  };
+  let client: Got | undefined;
+  const load = async (): Promise<Got> => {
+    // Loaded on first use: got is the heaviest module here, and --dry-run, --help and config errors never need it.
+    const { default: got } = await import('got');
+    client ??= got.extend({
+      retry: { limit: 0 },
+      followRedirect: false,
+      throwHttpErrors: false,
+      headers: options.token ? { ...headers, authorization: `Bearer ${options.token}` } : headers,
+      https: { certificateAuthority: options.tls.ca, certificate: options.tls.cert, key: options.tls.key },
+    });
+    return client;
+  };
+  return {
+    maskedHeaders: () => ({
+      ...headers,
+      'content-type': 'application/json',
+      ...(options.token ? { authorization: 'Bearer ***' } : {}),
+    }),
+    async send(request, attempt) {
+      const got = await load();
+      const target = `${request.method} ${request.url}`;
+      try {
+        const response = await got(request.url, {
+          method: request.method,
+          ...(request.body === undefined ? {} : { json: request.body }),
+          signal: attempt.signal,
+          timeout: { request: Math.max(1, Math.round(attempt.timeoutMs)) },
+        });
+        return {
+          status: response.statusCode,
+          statusText: response.statusMessage ?? '',
+          body: typeof response.body === 'string' ? response.body : '',
+          retryAfterMs: parseRetryAfter(response.headers['retry-after']),
+        };
+      } catch (error) {
+        throw describeFailure(error, target, attempt);
+      }
+    },
+  };
+}
+
+// TLS failures are configuration problems (wrong CA, wrong name): retrying until the deadline would not fix them.
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS|ERR_SSL|EPROTO|HANDSHAKE/;
+
+/** Turns got's error into ours, without its options object (which holds the Authorization header). */
+function describeFailure(error: unknown, target: string, attempt: AttemptContext): Error {
+  const code = (error as { code?: string }).code ?? 'ERROR';
+  const reason = error instanceof Error ? error.message : String(error);
+  if (attempt.signal.aborted) return new CmdbUnavailableError(`${target}: no answer before the deadline`);
+  if (code === 'ETIMEDOUT') return new CmdbUnavailableError(`${target}: no complete answer within ${Math.round(attempt.timeoutMs)}ms`);
+  if (TLS_CODES.test(code)) {
+    return new CmdbRejectedError(`${target}: TLS failed (${code}); check --cmdb-ca-file, --cmdb-cert-file and --cmdb-key-file`);
+  }
+  return new CmdbUnavailableError(`${target}: ${code} ${firstLine(reason)}`.trim());
+}
+
+/** A short, single-line excerpt of a CMDB error body for messages. */
+export function excerpt(body: string, max = 200): string {
+  const line = body.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? '';
+}

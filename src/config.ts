@@ -1,0 +1,232 @@
+import { readFileSync } from 'node:fs';
+import { BACKEND_KINDS } from './cmdb/factory.ts';
+import { parseDuration } from './duration.ts';
+import { ConfigError } from './errors.ts';
+import { defaultOf, envVarOf, optionsOf, settingName, type CommandName } from './options.ts';
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+export type Readiness = { kind: 'http'; url: URL } | { kind: 'tcp'; hosts: string[]; port: number };
+
+/** Files are read here, once, so a missing one is a config error before anything is sent. */
+export interface TlsMaterial {
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+export interface Config {
+  command: CommandName;
+  cmdbKind: string;
+  /** Undefined only with --dry-run. */
+  cmdbUrl: URL | undefined;
+  cmdbTokenFile: string | undefined;
+  tls: TlsMaterial;
+  requestTimeoutMs: number;
+  cluster: string;
+  container: string;
+  app: string | undefined;
+  fields: Record<string, string>;
+  timeoutMs: number;
+  strict: boolean;
+  dryRun: boolean;
+  logLevel: LogLevel;
+  logFile: string | undefined;
+  podinfoDir: string;
+  namespaceFile: string;
+  /** register only; undefined means "register at once". */
+  readiness: Readiness | undefined;
+  readyIntervalMs: number;
+  readyTimeoutMs: number;
+  /** deregister only. */
+  deregisterAction: 'delete' | 'retire';
+  drainMs: number;
+}
+
+/** Parsed argv as yargs hands it over: only flags given on the command line are present. */
+export type Argv = Readonly<Record<string, unknown>>;
+
+/**
+ * Builds the run's config: a flag beats its env var, which beats the default. Env vars are read here rather than
+ * through yargs' .env(): yargs' strict mode rejects CMDB_HOOK_READY_URL when deregister runs (one ConfigMap usually
+ * feeds both hooks), and it reads CMDB_HOOK_STRICT=1 as false.
+ */
+export function buildConfig(command: CommandName, argv: Argv, env: NodeJS.ProcessEnv): Config {
+  const settings = new Map<string, string | boolean | string[]>();
+  for (const option of optionsOf(command)) {
+    const fromFlag = argv[option.flag];
+    const fromEnv = env[envVarOf(option.flag)];
+    if (fromFlag !== undefined) settings.set(option.flag, fromFlag as string | boolean | string[]);
+    else if (fromEnv !== undefined) settings.set(option.flag, envValue(option.type, option.flag, fromEnv));
+    else {
+      const fallback = defaultOf(option, command);
+      if (fallback !== undefined) settings.set(option.flag, option.type === 'boolean' ? fallback === 'true' : fallback);
+    }
+  }
+  const text = (flag: string): string | undefined => {
+    const value = settings.get(flag);
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') throw new ConfigError(`${settingName(flag)} takes one value; it was given ${JSON.stringify(value)}`);
+    return value;
+  };
+  const bool = (flag: string): boolean => settings.get(flag) === true;
+  const required = (flag: string, hint: string): string => {
+    const value = text(flag)?.trim();
+    if (!value) throw new ConfigError(`${settingName(flag)} is required: ${hint}`);
+    return value;
+  };
+  const duration = (flag: string): number => {
+    const raw = text(flag) ?? '';
+    const ms = parseDuration(raw);
+    if (ms === undefined || (ms <= 0 && flag !== 'drain')) {
+      throw new ConfigError(`${settingName(flag)} is not a positive duration: ${JSON.stringify(raw)}; write it like 250ms, 30s or 2m`);
+    }
+    return ms;
+  };
+
+  const dryRun = bool('dry-run');
+  const cmdbKind = text('cmdb-kind') ?? 'http';
+  if (!BACKEND_KINDS.includes(cmdbKind)) {
+    throw new ConfigError(`${settingName('cmdb-kind')} ${JSON.stringify(cmdbKind)} is not known; use one of: ${BACKEND_KINDS.join(', ')}`);
+  }
+  const cmdbUrlText = text('cmdb-url')?.trim();
+  if (!cmdbUrlText && !dryRun) throw new ConfigError(`${settingName('cmdb-url')} is required: set it to the CMDB API base URL, or use --dry-run`);
+  const cmdbUrl = cmdbUrlText ? parseHttpUrl('cmdb-url', cmdbUrlText) : undefined;
+  if (cmdbUrl && (cmdbUrl.search || cmdbUrl.hash)) {
+    throw new ConfigError(`${settingName('cmdb-url')} must not carry a query or fragment; give the base URL that record ids are appended to`);
+  }
+
+  const timeoutMs = duration('timeout');
+  const drainMs = command === 'deregister' ? duration('drain') : 0;
+  if (drainMs >= timeoutMs) {
+    throw new ConfigError(`${settingName('drain')} must be shorter than ${settingName('timeout')}: the drain runs inside the one deadline`);
+  }
+
+  const logLevel = text('log-level') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
+    throw new ConfigError(`${settingName('log-level')} ${JSON.stringify(logLevel)} is not a level; use one of: ${LOG_LEVELS.join(', ')}`);
+  }
+  const deregisterAction = text('deregister-action') ?? 'delete';
+  if (deregisterAction !== 'delete' && deregisterAction !== 'retire') {
+    throw new ConfigError(`${settingName('deregister-action')} ${JSON.stringify(deregisterAction)} is not known; use delete or retire`);
+  }
+
+  const container = required('container', 'set it to this container\'s name as in the pod spec');
+  if (!DNS_LABEL.test(container)) {
+    throw new ConfigError(`${settingName('container')} ${JSON.stringify(container)} is not a container name (lowercase letters, digits and '-', at most 63)`);
+  }
+
+  const config: Config = {
+    command,
+    cmdbKind,
+    cmdbUrl,
+    cmdbTokenFile: text('cmdb-token-file'),
+    tls: readTls(text, cmdbUrl),
+    requestTimeoutMs: duration('request-timeout'),
+    cluster: required('cluster', 'set it to the name this cluster has in the CMDB'),
+    container,
+    app: text('app')?.trim() || undefined,
+    fields: parseFields(settings.get('field')),
+    timeoutMs,
+    strict: bool('strict'),
+    dryRun,
+    logLevel: logLevel as LogLevel,
+    logFile: text('log-file') || undefined,
+    podinfoDir: text('podinfo-dir') ?? '/etc/podinfo',
+    namespaceFile: text('namespace-file') ?? '',
+    readiness: command === 'register' ? parseReadiness(text('ready-url'), text('ready-tcp')) : undefined,
+    readyIntervalMs: command === 'register' ? duration('ready-interval') : 0,
+    readyTimeoutMs: command === 'register' ? duration('ready-timeout') : 0,
+    deregisterAction,
+    drainMs,
+  };
+  return Object.freeze(config);
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const FIELD_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off', '']);
+
+function envValue(type: 'string' | 'boolean' | 'array', flag: string, raw: string): string | boolean | string[] {
+  if (type === 'string') return raw;
+  if (type === 'array') return raw.split('\n').map((line) => line.replace(/\r$/, '')).filter((line) => line.trim() !== '');
+  const word = raw.trim().toLowerCase();
+  if (TRUE.has(word)) return true;
+  if (FALSE.has(word)) return false;
+  throw new ConfigError(`${envVarOf(flag)} must be true or false, not ${JSON.stringify(raw)}`);
+}
+
+function parseHttpUrl(flag: string, raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${settingName(flag)} is not a URL: ${JSON.stringify(raw)}; write it like http://127.0.0.1:8080/path`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(`${settingName(flag)} must be an http or https URL, not ${url.protocol}`);
+  }
+  if (url.username || url.password) {
+    // Hook commands end up in kubelet events; credentials belong in mounted files.
+    throw new ConfigError(`${settingName(flag)} must not hold credentials; put the token in a file and use --cmdb-token-file`);
+  }
+  return url;
+}
+
+function parseReadiness(readyUrl: string | undefined, readyTcp: string | undefined): Readiness | undefined {
+  if (readyUrl && readyTcp) throw new ConfigError(`${settingName('ready-url')} and ${settingName('ready-tcp')} exclude each other; keep one`);
+  if (readyUrl !== undefined && readyUrl.trim() === '') throw new ConfigError(`${settingName('ready-url')} is empty; give a URL or leave it out`);
+  if (readyUrl) return { kind: 'http', url: parseHttpUrl('ready-url', readyUrl.trim()) };
+  if (readyTcp === undefined) return undefined;
+  const match = /^(?:(\[[^\]]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(readyTcp.trim());
+  const port = Number(match?.[2]);
+  if (!match || port < 1 || port > 65535) {
+    throw new ConfigError(`${settingName('ready-tcp')} ${JSON.stringify(readyTcp)} is not a port or host:port; write it like 8080 or 127.0.0.1:8080`);
+  }
+  const host = match[1]?.replace(/^\[|\]$/g, '');
+  // A port alone means "this container": try both loopbacks, since apps listen on one family only.
+  return { kind: 'tcp', hosts: host ? [host] : ['127.0.0.1', '::1'], port };
+}
+
+function parseFields(value: string | boolean | string[] | undefined): Record<string, string> {
+  const entries = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
+  const fields: Record<string, string> = {};
+  for (const entry of entries) {
+    const at = entry.indexOf('=');
+    const key = at < 0 ? '' : entry.slice(0, at).trim();
+    if (at < 0 || !FIELD_KEY.test(key)) {
+      throw new ConfigError(`${settingName('field')} ${JSON.stringify(entry)} is not key=value with a key of letters, digits, '_', '.' or '-'`);
+    }
+    if (Object.hasOwn(fields, key)) throw new ConfigError(`${settingName('field')} gives ${JSON.stringify(key)} twice; keep one`);
+    fields[key] = entry.slice(at + 1);
+  }
+  return fields;
+}
+
+function readTls(text: (flag: string) => string | undefined, cmdbUrl: URL | undefined): TlsMaterial {
+  const files = { ca: text('cmdb-ca-file'), cert: text('cmdb-cert-file'), key: text('cmdb-key-file') };
+  if (Boolean(files.cert) !== Boolean(files.key)) {
+    throw new ConfigError(`${settingName('cmdb-cert-file')} and ${settingName('cmdb-key-file')} go together for mTLS; set both or neither`);
+  }
+  const flags = { ca: 'cmdb-ca-file', cert: 'cmdb-cert-file', key: 'cmdb-key-file' } as const;
+  const tls: TlsMaterial = {};
+  for (const part of ['ca', 'cert', 'key'] as const) {
+    const path = files[part];
+    if (!path) continue;
+    if (cmdbUrl?.protocol === 'http:') throw new ConfigError(`${settingName(flags[part])} is set but --cmdb-url is http; use an https URL`);
+    tls[part] = readSetting(flags[part], path);
+  }
+  return tls;
+}
+
+/** Reads a file named by a setting; the error names the setting, never the content. */
+export function readSetting(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`${settingName(flag)} ${path} cannot be read (${reason}); mount the file or fix the path`);
+  }
+}

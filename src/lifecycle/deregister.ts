@@ -1,0 +1,46 @@
+import { createBackend } from '../cmdb/factory.ts';
+import type { Config } from '../config.ts';
+import { formatDuration } from '../duration.ts';
+import { readPodIdentity } from '../pod/identity.ts';
+import { buildRecord } from '../pod/record.ts';
+import { sleepWithin } from '../retry/deadline.ts';
+import { withRetry } from '../retry/with-retry.ts';
+import { introducePod, type Outcome, type RunContext } from './context.ts';
+
+/**
+ * preStop: delete (or retire) this container incarnation's record, then optionally drain, all inside one deadline
+ * that must fit in terminationGracePeriodSeconds. The id carries the pod UID, so a late preStop of an old
+ * incarnation can never touch the record of a new pod that reuses the name.
+ */
+export async function deregister(config: Config, context: RunContext): Promise<Outcome> {
+  const { log, deadline } = context;
+  const pod = readPodIdentity(config, context.env);
+  introducePod(context, pod, config.container);
+  const backend = createBackend(config);
+  const record = buildRecord(pod, config, 'terminated');
+  const retire = config.deregisterAction === 'retire';
+  const operation = retire ? 'upsert' : 'remove';
+
+  if (config.dryRun) {
+    context.print(backend.plan(operation, record));
+    return { summary: `dry run: printed the ${retire ? 'PUT' : 'DELETE'} it would send; nothing sent` };
+  }
+
+  try {
+    const result = await withRetry((attempt) => backend[operation](record, attempt), {
+      what: `${retire ? 'PUT (retire)' : 'DELETE'} record ${record.id}`,
+      deadline,
+      attemptTimeoutMs: config.requestTimeoutMs,
+      log,
+    });
+    log.info({ id: record.id, result: result.detail }, retire ? 'retired' : 'deregistered');
+    const drained = config.drainMs > 0 ? `, then drained ${formatDuration(config.drainMs)}` : '';
+    return { summary: `${retire ? 'retired' : 'deleted'} record ${record.id} (${result.detail})${drained}` };
+  } finally {
+    // Drain whatever the CMDB did: routers that read endpoints converge on their own clock, not the CMDB's.
+    if (config.drainMs > 0) {
+      log.info({ drainMs: config.drainMs }, 'draining before the container gets SIGTERM');
+      await sleepWithin(config.drainMs, deadline);
+    }
+  }
+}

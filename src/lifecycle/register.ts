@@ -1,0 +1,44 @@
+import { createBackend } from '../cmdb/factory.ts';
+import type { Config } from '../config.ts';
+import { formatDuration } from '../duration.ts';
+import { readPodIdentity } from '../pod/identity.ts';
+import { buildRecord } from '../pod/record.ts';
+import { createProbe } from '../readiness/probe.ts';
+import { waitUntilReady } from '../readiness/wait-until-ready.ts';
+import { withRetry } from '../retry/with-retry.ts';
+import { introducePod, type Outcome, type RunContext } from './context.ts';
+
+/**
+ * postStart: read who we are, wait until the app is really ready, then upsert the record, all inside one deadline.
+ * Everything that can be wrong with the configuration fails before the first probe or request.
+ */
+export async function register(config: Config, context: RunContext): Promise<Outcome> {
+  const { log, deadline } = context;
+  const pod = readPodIdentity(config, context.env);
+  introducePod(context, pod, config.container);
+  const backend = createBackend(config);
+
+  if (config.dryRun) {
+    context.print(backend.plan('upsert', buildRecord(pod, config, 'ready')));
+    return { summary: 'dry run: printed the PUT it would send; readiness not checked, nothing sent' };
+  }
+
+  if (config.readiness) {
+    const probe = createProbe(config.readiness);
+    log.info({ target: probe.target, timeoutMs: config.timeoutMs }, 'waiting for the app to be ready');
+    await waitUntilReady(probe, { deadline, intervalMs: config.readyIntervalMs, checkTimeoutMs: config.readyTimeoutMs, log });
+  } else {
+    log.warn('no --ready-url or --ready-tcp: registering at once, without knowing that the app is ready');
+  }
+
+  // observedAt is the moment the app was seen ready, not the moment the hook started.
+  const record = buildRecord(pod, config, 'ready');
+  const result = await withRetry((attempt) => backend.upsert(record, attempt), {
+    what: `PUT record ${record.id}`,
+    deadline,
+    attemptTimeoutMs: config.requestTimeoutMs,
+    log,
+  });
+  log.info({ id: record.id, result: result.detail }, 'registered');
+  return { summary: `registered as ${record.id} (${result.detail}) in ${formatDuration(deadline.elapsed())}` };
+}

@@ -1,0 +1,61 @@
+import { openSync, writeSync } from 'node:fs';
+import pino from 'pino';
+import type { LogLevel } from './config.ts';
+import { HookError } from './errors.ts';
+
+export type Logger = pino.Logger;
+
+/**
+ * Logs are pino JSON on stderr, written synchronously: a hook's process is short and its output must be complete
+ * before the exit. --log-file adds a second, best-effort destination (e.g. /proc/1/fd/1 so lines reach
+ * `kubectl logs`); if it cannot be opened or written, the run goes on and says so once.
+ */
+export function createLogger(options: { level: LogLevel; command: string; logFile?: string | undefined }): Logger {
+  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: pino.destination({ fd: 2, sync: true }) }];
+  let fileProblem: string | undefined;
+  if (options.logFile) {
+    try {
+      streams.push({ level: 'trace', stream: bestEffortFile(openSync(options.logFile, 'a')) });
+    } catch (error) {
+      fileProblem = (error as NodeJS.ErrnoException).code ?? String(error);
+    }
+  }
+  const logger = pino(
+    {
+      level: options.level,
+      base: { command: options.command },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      serializers: { err: serializeError },
+      // Defence in depth: nothing should carry these, but if something does, it is masked.
+      redact: { paths: ['token', '*.token', 'authorization', '*.authorization', 'headers.authorization', '*.headers.authorization'], censor: '***' },
+    },
+    pino.multistream(streams),
+  );
+  if (fileProblem) logger.warn({ logFile: options.logFile, reason: fileProblem }, '--log-file cannot be opened; logging to stderr only');
+  return logger;
+}
+
+/** A file descriptor that stops being written to after its first failure (EPIPE, EACCES...), silently. */
+function bestEffortFile(fd: number): { write(line: string): void } {
+  let broken = false;
+  return {
+    write(line) {
+      if (broken) return;
+      try {
+        writeSync(fd, line);
+      } catch {
+        broken = true;
+      }
+    },
+  };
+}
+
+/**
+ * Errors are logged by name, code and message only: never their `cause` or options, which for HTTP errors may hold
+ * request headers and so the token.
+ */
+export function serializeError(error: unknown): Record<string, unknown> {
+  if (error instanceof HookError) return { type: error.name, code: error.code, message: error.message };
+  if (error instanceof Error) return { type: error.name, message: error.message, stack: error.stack };
+  return { message: String(error) };
+}

@@ -1,0 +1,46 @@
+import type { Config } from '../config.ts';
+import { AGENT_NAME, VERSION } from '../version.ts';
+import type { PodIdentity } from './identity.ts';
+
+/** The record of protocol v1. Its top-level names are a public contract. */
+export interface CmdbRecord {
+  id: string;
+  cluster: string;
+  namespace: string;
+  pod: { name: string; uid: string; ip: string | null; ips: string[] };
+  container: string;
+  node: { name: string | null; ip: string | null };
+  app: string | null;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  fields: Record<string, string>;
+  state: 'ready' | 'terminated';
+  observedAt: string;
+  agent: { name: string; version: string };
+}
+
+/**
+ * One id per container incarnation: pod UIDs are never reused (names and IPs are), and a container restarted inside
+ * the same pod keeps its id. `_` appears in neither a UID nor a container name, so the id splits back unambiguously.
+ */
+export function recordId(podUid: string, container: string): string {
+  return `${podUid}_${container}`;
+}
+
+export function buildRecord(pod: PodIdentity, config: Config, state: CmdbRecord['state'], now = new Date()): CmdbRecord {
+  return {
+    id: recordId(pod.uid, config.container),
+    cluster: config.cluster,
+    namespace: pod.namespace,
+    pod: { name: pod.name, uid: pod.uid, ip: pod.ip ?? null, ips: pod.ips },
+    container: config.container,
+    node: { name: pod.nodeName ?? null, ip: pod.hostIp ?? null },
+    app: config.app ?? pod.labels['app.kubernetes.io/name'] ?? pod.labels.app ?? null,
+    labels: pod.labels,
+    annotations: pod.annotations,
+    fields: config.fields,
+    state,
+    observedAt: now.toISOString(),
+    agent: { name: AGENT_NAME, version: VERSION },
+  };
+}

@@ -1,0 +1,21 @@
+import type { Config } from '../config.ts';
+import { createHttpProbe } from './http-probe.ts';
+import { createTcpProbe } from './tcp-probe.ts';
+
+/** One readiness check. `detail` is what was seen ("503", "ECONNREFUSED", "timed out"), for logs and the summary. */
+export interface ProbeResult {
+  ready: boolean;
+  detail: string;
+  /** Something worth a warning even when ready, e.g. a redirect to another host that was not followed. */
+  warning?: string;
+}
+
+export interface Probe {
+  /** The target as people read it: "http://127.0.0.1:8080/healthz" or "tcp 127.0.0.1:5432". */
+  readonly target: string;
+  check(signal: AbortSignal, timeoutMs: number): Promise<ProbeResult>;
+}
+
+export function createProbe(readiness: NonNullable<Config['readiness']>): Probe {
+  return readiness.kind === 'http' ? createHttpProbe(readiness.url) : createTcpProbe(readiness.hosts, readiness.port);
+}

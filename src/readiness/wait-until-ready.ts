@@ -1,0 +1,36 @@
+import { formatDuration } from '../duration.ts';
+import { NotReadyError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { Deadline } from '../retry/deadline.ts';
+import { sleepWithin } from '../retry/deadline.ts';
+import type { Probe } from './probe.ts';
+
+export interface WaitOptions {
+  deadline: Deadline;
+  intervalMs: number;
+  checkTimeoutMs: number;
+  log: Logger;
+}
+
+/**
+ * Polls the probe until it passes. Throws NotReadyError, with the last thing seen, when the deadline comes first.
+ * Logs only when what it sees changes, so a five-minute wait is a few lines, not three hundred.
+ */
+export async function waitUntilReady(probe: Probe, options: WaitOptions): Promise<{ checks: number }> {
+  const { deadline, log } = options;
+  let checks = 0;
+  let lastDetail = 'never checked';
+  while (!deadline.expired()) {
+    checks++;
+    const result = await probe.check(deadline.signal, Math.min(options.checkTimeoutMs, Math.max(1, deadline.remaining())));
+    if (result.ready) {
+      if (result.warning) log.warn({ target: probe.target }, result.warning);
+      log.info({ target: probe.target, checks, waitedMs: Math.round(deadline.elapsed()) }, `app ready (${result.detail})`);
+      return { checks };
+    }
+    if (result.detail !== lastDetail && !deadline.expired()) log.info({ target: probe.target, seen: result.detail }, 'app not ready yet');
+    lastDetail = result.detail;
+    await sleepWithin(options.intervalMs, deadline);
+  }
+  throw new NotReadyError(`the app was not ready at ${probe.target} within ${formatDuration(deadline.totalMs)} (${checks} checks, last: ${lastDetail}); nothing registered`);
+}

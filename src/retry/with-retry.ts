@@ -1,0 +1,73 @@
+import pRetry, { AbortError } from 'p-retry';
+import { formatDuration } from '../duration.ts';
+import { CmdbUnavailableError, HookError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+import type { AttemptContext } from '../cmdb/backend.ts';
+import type { Deadline } from './deadline.ts';
+import { sleepWithin } from './deadline.ts';
+
+export interface RetryOptions {
+  /** What is being done, for messages: "PUT record 1234_app". */
+  what: string;
+  deadline: Deadline;
+  /** The most one attempt may take; it is cut to what is left of the deadline. */
+  attemptTimeoutMs: number;
+  log: Logger;
+}
+
+// Exponential backoff with jitter (p-retry's randomize multiplies each delay by 1..2), capped so a long deadline
+// keeps trying every few seconds.
+const BACKOFF = { factor: 2, minTimeout: 200, maxTimeout: 5_000, randomize: true } as const;
+
+/**
+ * The one retry layer. Transient errors (decided by the backend) are retried with backoff, honouring Retry-After;
+ * anything else stops at once. No attempt and no sleep runs past the deadline: when the next wait would cross it,
+ * it gives up straight away and says what it last saw.
+ */
+export async function withRetry<T>(operation: (attempt: AttemptContext) => Promise<T>, options: RetryOptions): Promise<T> {
+  const { deadline, log, what } = options;
+  let attempts = 0;
+  let last: unknown;
+  let gaveUp: CmdbUnavailableError | undefined;
+  const giveUp = (why: string) =>
+    new CmdbUnavailableError(`${what} failed ${attempts} time(s) in ${formatDuration(deadline.elapsed())}, ${why}; last: ${messageOf(last)}`, { cause: last });
+
+  try {
+    return await pRetry(
+      async () => {
+        attempts++;
+        try {
+          return await operation({ signal: deadline.signal, timeoutMs: Math.min(options.attemptTimeoutMs, deadline.remaining()) });
+        } catch (error) {
+          last = error;
+          if (error instanceof HookError && error.transient) throw error;
+          throw new AbortError(error instanceof Error ? error : new Error(String(error)));
+        }
+      },
+      {
+        ...BACKOFF,
+        retries: Number.POSITIVE_INFINITY,
+        signal: deadline.signal,
+        async onFailedAttempt({ retryDelay }) {
+          const asked = last instanceof CmdbUnavailableError ? last.retryAfterMs : undefined;
+          // A little jitter on top of Retry-After, so a rollout's pods do not all come back in the same millisecond.
+          const wait = asked === undefined ? retryDelay : Math.max(retryDelay, asked * (1 + Math.random() * 0.2));
+          if (wait >= deadline.remaining()) {
+            gaveUp = giveUp(`and the next try (in ${formatDuration(wait)}) would pass the ${formatDuration(deadline.totalMs)} deadline`);
+            throw gaveUp;
+          }
+          log.warn({ attempt: attempts, retryInMs: Math.round(wait), retryAfterMs: asked, err: last }, `${what}: attempt ${attempts} failed, retrying`);
+          // p-retry itself sleeps retryDelay after this callback; this adds what Retry-After asked for beyond it.
+          await sleepWithin(wait - retryDelay, deadline);
+        },
+      },
+    );
+  } catch (error) {
+    if (error !== gaveUp && deadline.expired()) throw giveUp(`until the ${formatDuration(deadline.totalMs)} deadline passed`);
+    throw error;
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,80 @@
+/**
+ * A stand-in application with a readiness endpoint, for the tests and the demo.
+ *   GET /healthz -> 503 until `readyAfterMs` has passed, then 200.
+ * Modes for the bad cases: `never` (always 503), `hang` (accepts, never answers), `slow-body` (200 headers, a body
+ * that never ends), `redirect` (302 to /ready on the same host, which answers 200).
+ *
+ * Run it alone: node test/support/demo-app.ts [--port 0] [--ready-after 2s]
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+
+export type AppMode = 'normal' | 'never' | 'hang' | 'slow-body' | 'redirect';
+
+export interface DemoAppOptions {
+  readyAfterMs?: number;
+  mode?: AppMode;
+  host?: string;
+  port?: number;
+}
+
+export interface DemoApp {
+  readyUrl: string;
+  port: number;
+  /** performance.now() (this process) at which readiness turned on; undefined until then. */
+  readyAt(): number | undefined;
+  /** Count of readiness requests received. */
+  checks(): number;
+  setReady(ready: boolean): void;
+  close(): Promise<void>;
+}
+
+export async function startDemoApp(options: DemoAppOptions = {}): Promise<DemoApp> {
+  const mode = options.mode ?? 'normal';
+  let readyAt: number | undefined;
+  let checks = 0;
+  const setReady = (ready: boolean) => (readyAt = ready ? performance.now() : undefined);
+  const timer = mode === 'normal' && options.readyAfterMs !== undefined ? setTimeout(() => setReady(true), options.readyAfterMs) : undefined;
+  if (mode === 'redirect') setReady(true);
+
+  const server = http.createServer((request, response) => {
+    checks++;
+    if (mode === 'hang') return;
+    if (mode === 'slow-body') {
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      response.write('still writing');
+      return;
+    }
+    if (mode === 'redirect' && request.url === '/healthz') {
+      response.writeHead(302, { location: '/ready' }).end();
+      return;
+    }
+    const ready = mode !== 'never' && readyAt !== undefined;
+    response.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ok' : 'starting');
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  const { port, address } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    readyUrl: `http://${host}:${port}/healthz`,
+    port,
+    readyAt: () => readyAt,
+    checks: () => checks,
+    setReady,
+    close: () =>
+      new Promise<void>((resolve) => {
+        clearTimeout(timer);
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'ready-after': { type: 'string', default: '2s' } } });
+  const seconds = Number.parseFloat(values['ready-after']);
+  const app = await startDemoApp({ port: Number(values.port), readyAfterMs: seconds * 1000 });
+  console.log(`demo app: readiness at ${app.readyUrl}, ready after ${seconds}s`);
+  process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
+}
