@@ -6,6 +6,8 @@ export function parseRetryAfter(header: string | undefined, now = Date.now()): n
   if (header === undefined) return undefined;
   const text = header.trim();
   if (/^\d+$/.test(text)) return Number(text) * 1000;
+  // An HTTP-date always has a day or month name; Date.parse would also read "-5" as a year.
+  if (!/[A-Za-z]{3}/.test(text)) return undefined;
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);

@@ -10,15 +10,17 @@ const MAX_BODY = 10 * 1024;
  * a redirect to another host is success with a warning, one timeout for connect + headers + body (read up to
  * 10 KiB), no keep-alive, TLS not verified. node:http rather than got: a poll runs many times a second and must
  * stay cheap, and these semantics are simpler to state directly.
+ * `localhost` is tried as 127.0.0.1 and then ::1: resolvers disagree on it, and an app listens on one family only
+ * (the classic hang of wait tools, jeffbski/wait-on #109).
  */
 export function createHttpProbe(url: URL): Probe {
   return {
     target: url.href,
     async check(signal, timeoutMs) {
-      const timeout = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]);
+      const timeout = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, Math.round(timeoutMs)))]);
       let current = url;
       for (let hop = 0; ; hop++) {
-        const answer = await get(current, timeout).catch((error: unknown) => failure(error, signal, timeoutMs));
+        const answer = await getFromAnyLoopback(current, timeout).catch((error: unknown) => failure(error, signal, timeoutMs));
         if (!('location' in answer)) return answer;
         if (hop >= MAX_REDIRECTS) return { ready: false, detail: `more than ${MAX_REDIRECTS} redirects` };
         const next = new URL(answer.location, current);
@@ -33,14 +35,25 @@ export function createHttpProbe(url: URL): Probe {
 
 type Answer = ProbeResult | { status: number; location: string };
 
-function get(url: URL, signal: AbortSignal): Promise<Answer> {
+async function getFromAnyLoopback(url: URL, signal: AbortSignal): Promise<Answer> {
+  if (url.hostname !== 'localhost') return get(url, signal);
+  try {
+    return await get(url, signal, '127.0.0.1');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ECONNREFUSED') throw error;
+    return get(url, signal, '::1');
+  }
+}
+
+function get(url: URL, signal: AbortSignal, address?: string): Promise<Answer> {
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const request = transport.get(url, {
+      ...(address ? { hostname: address } : {}),
       agent: false,
       signal,
       rejectUnauthorized: false,
-      headers: { accept: '*/*', connection: 'close', 'user-agent': 'cmdb-hook-probe' },
+      headers: { host: url.host, accept: '*/*', connection: 'close', 'user-agent': 'cmdb-hook-probe' },
     });
     request.on('error', reject);
     request.on('response', (response) => {

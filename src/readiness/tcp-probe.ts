@@ -8,7 +8,7 @@ export function createTcpProbe(hosts: string[], port: number): Probe {
     async check(signal, timeoutMs) {
       const details: string[] = [];
       for (const host of hosts) {
-        const result = await connect(host, port, AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]), timeoutMs);
+        const result = await connect(host, port, AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, Math.round(timeoutMs)))]), timeoutMs);
         if (result.ready) return result;
         details.push(`${host}: ${result.detail}`);
       }

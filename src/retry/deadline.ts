@@ -4,7 +4,7 @@ import { setTimeout as sleepTimer } from 'node:timers/promises';
 export interface Deadline {
   readonly signal: AbortSignal;
   readonly totalMs: number;
-  /** Milliseconds left, never below zero. */
+  /** Whole milliseconds left (timers take integers), never below zero. */
   remaining(): number;
   /** Milliseconds since the run started. */
   elapsed(): number;
@@ -19,7 +19,7 @@ export function createDeadline(totalMs: number): Deadline {
     signal,
     totalMs,
     elapsed,
-    remaining: () => Math.max(0, totalMs - elapsed()),
+    remaining: () => Math.max(0, Math.floor(totalMs - elapsed())),
     expired: () => signal.aborted || elapsed() >= totalMs,
   };
 }

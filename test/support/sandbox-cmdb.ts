@@ -15,6 +15,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 
@@ -58,6 +59,8 @@ export interface SandboxOptions {
   token?: string;
   /** Requests per second beyond which the answer is 429 with Retry-After: 1. */
   rateLimit?: number;
+  /** Serve https with this PEM key and certificate; with `ca`, require client certificates signed by it (mTLS). */
+  tls?: { key: string; cert: string; ca?: string };
 }
 
 export interface SandboxCmdb {
@@ -107,7 +110,7 @@ export async function startSandboxCmdb(options: SandboxOptions = {}): Promise<Sa
     return windowCount > options.rateLimit;
   };
 
-  const server = http.createServer((request, response) => {
+  const handler: http.RequestListener = (request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -150,7 +153,11 @@ export async function startSandboxCmdb(options: SandboxOptions = {}): Promise<Sa
       if (fault?.delayMs) setTimeout(answer, fault.delayMs);
       else answer();
     });
-  });
+  };
+  const tls = options.tls;
+  const server = tls
+    ? https.createServer({ key: tls.key, cert: tls.cert, ...(tls.ca ? { ca: tls.ca, requestCert: true, rejectUnauthorized: true } : {}) }, handler)
+    : http.createServer(handler);
 
   const handleRecords = (method: string, id: string, body: string, reply: (status: number, payload?: unknown) => void) => {
     if (!id) return method === 'GET' ? reply(200, [...records.values()]) : reply(405, { error: 'method not allowed' });
@@ -171,7 +178,7 @@ export async function startSandboxCmdb(options: SandboxOptions = {}): Promise<Sa
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   const { port, address } = server.address() as AddressInfo;
-  const origin = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  const origin = `${tls ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${port}`;
   return {
     url: `${origin}${BASE}`,
     origin,
