@@ -74,11 +74,11 @@ function finish(log: Logger | undefined, command: string | undefined, error: unk
   } else {
     sentence = `${head}: internal error (a bug, please report it): ${error instanceof Error ? error.message : JSON.stringify(error)}`;
   }
-  if (log) {
+  // A usage error is this one plain line and nothing else; after a run, the line follows the JSON logs.
+  if (log && !(error instanceof ConfigError)) {
     if (error === undefined) log.info({ exitCode: code }, sentence);
     else log.error({ err: error, exitCode: code }, sentence);
   }
-  // A usage error is this one plain line; after a run, the line follows the JSON logs and ends the output.
   if (!(log && log.level === 'silent')) writeSync(2, `${sentence}\n`);
   return code;
 }
@@ -89,7 +89,7 @@ async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: 
     .scriptName(AGENT_NAME)
     .version(VERSION) // explicit: a bundled or single-file binary has no package.json to read it from
     .usage(`${AGENT_NAME} <command> [flags]\n\nEvery flag can also be set as CMDB_HOOK_<FLAG_IN_UPPER_SNAKE>; a flag beats its env var.`)
-    .parserConfiguration({ 'camel-case-expansion': false, 'duplicate-arguments-array': false })
+    .parserConfiguration({ 'camel-case-expansion': false })
     .strict()
     .demandCommand(1, 'give a command: register or deregister')
     .help()
@@ -111,9 +111,10 @@ async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: 
 function declareOptions(parser: Yargs, command: CommandName): Yargs {
   for (const option of optionsOf(command)) {
     const fallback = defaultOf(option, command);
+    // A repeatable flag is a plain string that yargs collects when repeated (not `array: true`, which is greedy
+    // and would swallow the words after it); src/config.ts refuses a one-value flag given twice.
     parser.option(option.flag, {
       type: option.type === 'array' ? 'string' : option.type,
-      array: option.type === 'array',
       describe: `${option.describe} [env ${envVarOf(option.flag)}]${fallback === undefined ? '' : ` [default ${fallback}]`}`,
     });
   }

@@ -57,6 +57,9 @@ export function buildConfig(command: CommandName, argv: Argv, env: NodeJS.Proces
   for (const option of optionsOf(command)) {
     const fromFlag = argv[option.flag];
     const fromEnv = env[envVarOf(option.flag)];
+    if (Array.isArray(fromFlag) && option.type !== 'array') {
+      throw new ConfigError(`${settingName(option.flag)} was given more than once (${JSON.stringify(fromFlag)}); give it once`);
+    }
     if (fromFlag !== undefined) settings.set(option.flag, fromFlag as string | boolean | string[]);
     else if (fromEnv !== undefined) settings.set(option.flag, envValue(option.type, option.flag, fromEnv));
     else {
@@ -66,9 +69,7 @@ export function buildConfig(command: CommandName, argv: Argv, env: NodeJS.Proces
   }
   const text = (flag: string): string | undefined => {
     const value = settings.get(flag);
-    if (value === undefined) return undefined;
-    if (typeof value !== 'string') throw new ConfigError(`${settingName(flag)} takes one value; it was given ${JSON.stringify(value)}`);
-    return value;
+    return typeof value === 'string' ? value : undefined;
   };
   const bool = (flag: string): boolean => settings.get(flag) === true;
   const required = (flag: string, hint: string): string => {

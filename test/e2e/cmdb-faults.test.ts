@@ -1,0 +1,92 @@
+// Points 5 and 6 of issue 2: the one retry layer (transient vs permanent, Retry-After), and the one deadline
+// against a CMDB that accepts connections and never answers. The rule: the CMDB's outages never take the app down.
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { test } from 'node:test';
+import { runHook } from '../support/run-hook.ts';
+import { scene } from '../support/scene.ts';
+
+test('503 twice, then 200: registered, after three attempts', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  cmdb.injectFault({ status: 503, times: 2 });
+  const run = await runHook(['register', ...flags, '--strict'], { env });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(cmdb.writes().map((write) => write.status), [503, 503, 201]);
+  assert.equal(cmdb.records.size, 1);
+  assert.equal(run.logs.filter((line) => String(line.msg).includes('retrying')).length, 2);
+});
+
+test('429 with Retry-After: 1: the next attempt waits at least a second', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  cmdb.injectFault({ status: 429, retryAfter: '1' });
+  const run = await runHook(['register', ...flags], { env });
+  assert.equal(run.code, 0, run.stderr);
+  const [limited, accepted] = cmdb.writes();
+  assert.equal(limited?.status, 429);
+  assert.equal(accepted?.status, 201);
+  assert.ok(accepted!.at - limited!.at >= 1000, `waited ${Math.round(accepted!.at - limited!.at)}ms`);
+});
+
+test('a Retry-After beyond the deadline gives up at once instead of sleeping into it', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  cmdb.injectFault({ status: 503, retryAfter: '120' });
+  const run = await runHook(['register', ...flags, '--timeout', '5s', '--strict'], { env });
+  assert.equal(run.code, 5);
+  assert.ok(run.durationMs < 2000, `gave up after ${Math.round(run.durationMs)}ms`);
+  assert.match(run.summary, /would pass the 5s deadline; last: PUT .* answered 503/);
+});
+
+test('400: no retry; exit 0 with an error, 4 with --strict', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  cmdb.injectFault({ status: 400, body: '{"error":"field x is not allowed"}', times: 2 });
+  const lenient = await runHook(['register', ...flags], { env });
+  assert.equal(lenient.code, 0);
+  assert.match(lenient.summary, /FAILED: PUT .* answered 400 Bad Request: \{"error":"field x is not allowed"\}; exit 0 \(fail-open; --strict exits 4\)/);
+  const strict = await runHook(['register', ...flags, '--strict'], { env });
+  assert.equal(strict.code, 4);
+  assert.equal(cmdb.writes().length, 2, 'one attempt per run');
+  assert.ok(lenient.logs.some((line) => line.level === 50), 'the failure is logged at error level');
+});
+
+for (const command of ['register', 'deregister'] as const) {
+  test(`${command}: a CMDB that accepts and never answers: ends within --timeout + 1s; exit 0, and 5 with --strict`, async (t) => {
+    const { cmdb, env, flags } = await scene(t);
+    cmdb.injectFault({ hang: true, times: 1000 });
+    const lenient = await runHook([command, ...flags, '--timeout', '2s'], { env });
+    assert.equal(lenient.code, 0, lenient.stderr);
+    assert.ok(lenient.durationMs < 3000, `ended after ${Math.round(lenient.durationMs)}ms`);
+    assert.match(lenient.summary, /FAILED: .* until the 2s deadline passed; last: .*no answer before the deadline; exit 0/);
+    const strict = await runHook([command, ...flags, '--timeout', '2s', '--strict'], { env });
+    assert.equal(strict.code, 5);
+    assert.ok(strict.durationMs < 3000, `ended after ${Math.round(strict.durationMs)}ms`);
+  });
+}
+
+test('a CMDB that answers headers but never finishes the body: a per-attempt timeout, then retries, all inside the deadline', async (t) => {
+  const server = net.createServer((socket) => {
+    socket.once('data', () => socket.write('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{"partial":'));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => server.close(resolve)));
+  const { cmdb, env, flags } = await scene(t);
+  const { port } = server.address() as net.AddressInfo;
+  const args = ['register', ...withCmdbUrl(flags, cmdb.url, `http://127.0.0.1:${port}/records`), '--request-timeout', '500ms', '--timeout', '3s', '--strict'];
+  const run = await runHook(args, { env });
+  assert.equal(run.code, 5);
+  assert.ok(run.durationMs < 4000, `ended after ${Math.round(run.durationMs)}ms`);
+  assert.ok(run.logs.filter((line) => String(line.msg).includes('retrying')).length >= 2, 'timed-out attempts were retried');
+});
+
+test('a CMDB that refuses connections: retried until the deadline, then exit 0 (5 with --strict)', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  const args = ['deregister', ...withCmdbUrl(flags, cmdb.url, 'http://127.0.0.1:1/records'), '--timeout', '2s'];
+  const lenient = await runHook(args, { env });
+  assert.equal(lenient.code, 0);
+  assert.match(lenient.summary, /ECONNREFUSED/);
+  assert.ok(lenient.durationMs < 3000);
+  assert.equal((await runHook([...args, '--strict'], { env })).code, 5);
+});
+
+function withCmdbUrl(flags: string[], from: string, to: string): string[] {
+  return flags.map((flag) => (flag === from ? to : flag));
+}
