@@ -1,0 +1,108 @@
+// Points 8 and 10 of issue 2: the token never shows anywhere, in success and failure runs; --dry-run sends nothing
+// and prints the request with the token masked. Plus --log-file as a best-effort second destination.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { runHook, type HookRun } from '../support/run-hook.ts';
+import { scene } from '../support/scene.ts';
+
+const TOKEN = 'tok-9f8e7d6c5b4a-SECRET';
+const dir = mkdtempSync(join(tmpdir(), 'cmdb-hook-secrets-'));
+const tokenFile = join(dir, 'token');
+writeFileSync(tokenFile, `  ${TOKEN}\n`);
+
+function assertNoToken(run: HookRun, logFile: string, what: string) {
+  for (const [where, text] of [['stdout', run.stdout], ['stderr', run.stderr], ['log file', readFileSync(logFile, 'utf8')]] as const) {
+    assert.ok(!text.includes(TOKEN), `${what}: the token appears in ${where}`);
+    assert.ok(!text.includes(TOKEN.slice(4, 16)), `${what}: part of the token appears in ${where}`);
+  }
+}
+
+test('the token is sent as a bearer header (trimmed) and never appears in output, in success and failure runs', async (t) => {
+  const { cmdb, env, flags } = await scene(t, { cmdb: { token: TOKEN } });
+  const logFile = join(dir, 'success.log');
+  const common = [...flags, '--cmdb-token-file', tokenFile, '--log-level', 'trace', '--log-file', logFile];
+
+  const ok = await runHook(['register', ...common], { env });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(cmdb.requests[0]?.authorization, `Bearer ${TOKEN}`);
+  assertNoToken(ok, logFile, 'success');
+
+  cmdb.injectFault({ status: 500, times: 3 });
+  const retried = await runHook(['deregister', ...common], { env });
+  assert.equal(retried.code, 0, retried.stderr);
+  assertNoToken(retried, logFile, 'retries');
+
+  const wrongFile = join(dir, 'wrong-token');
+  writeFileSync(wrongFile, 'not-the-token');
+  const rejected = await runHook(['register', ...flags, '--cmdb-token-file', wrongFile, '--log-level', 'trace', '--log-file', logFile, '--strict'], { env });
+  assert.equal(rejected.code, 4);
+  assert.match(rejected.summary, /answered 401 Unauthorized/);
+  assert.ok(!rejected.stderr.includes('not-the-token'));
+  assertNoToken(rejected, logFile, 'rejected');
+
+  const unreachable = await runHook(['register', ...common.map((flag) => (flag === cmdb.url ? 'http://127.0.0.1:1/records' : flag)), '--timeout', '1s'], { env });
+  assert.equal(unreachable.code, 0);
+  assertNoToken(unreachable, logFile, 'unreachable');
+});
+
+test('--dry-run sends nothing, checks no readiness, and prints the request with the token masked', async (t) => {
+  const { cmdb, app, env, flags } = await scene(t, { app: { mode: 'never' } });
+  const logFile = join(dir, 'dry-run.log');
+  const run = await runHook(['register', ...flags, '--ready-url', app!.readyUrl, '--cmdb-token-file', tokenFile, '--dry-run', '--log-file', logFile], { env });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(cmdb.requests.length, 0);
+  assert.equal(app!.checks(), 0);
+  const printed = JSON.parse(run.stdout) as { method: string; url: string; headers: Record<string, string>; body: { id: string; state: string } };
+  assert.equal(printed.method, 'PUT');
+  assert.equal(printed.url, `${cmdb.url}/${env.POD_UID}_app`);
+  assert.equal(printed.headers.authorization, 'Bearer ***');
+  assert.equal(printed.headers['content-type'], 'application/json');
+  assert.equal(printed.body.id, `${env.POD_UID}_app`);
+  assert.equal(printed.body.state, 'ready');
+  assert.match(run.summary, /dry run/);
+  assertNoToken(run, logFile, 'dry run');
+});
+
+test('--dry-run works without --cmdb-url, for deregister too', async (t) => {
+  const { env, flags } = await scene(t);
+  const noUrl = flags.filter((flag, index) => flag !== '--cmdb-url' && flags[index - 1] !== '--cmdb-url');
+  const run = await runHook(['deregister', ...noUrl, '--dry-run', '--deregister-action', 'retire'], { env });
+  assert.equal(run.code, 0, run.stderr);
+  const printed = JSON.parse(run.stdout) as { method: string; url: string; body: { state: string } };
+  assert.equal(printed.method, 'PUT');
+  assert.equal(printed.url, `<cmdb-url>/${env.POD_UID}_app`);
+  assert.equal(printed.body.state, 'terminated');
+});
+
+test('--log-file gets the JSON lines; one that cannot be opened is a warning, never a failure', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  const logFile = join(dir, 'extra.log');
+  const ok = await runHook(['register', ...flags, '--log-file', logFile], { env });
+  assert.equal(ok.code, 0, ok.stderr);
+  const lines = readFileSync(logFile, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as { msg: string });
+  assert.ok(lines.some((line) => line.msg.includes('registered as')), 'the outcome reaches the log file');
+
+  const broken = await runHook(['register', ...flags, '--log-file', join(dir, 'no-such-dir', 'x.log'), '--strict'], { env });
+  assert.equal(broken.code, 0, broken.stderr);
+  assert.ok(broken.logs.some((line) => String(line.msg).includes('--log-file cannot be opened')));
+  assert.equal(cmdb.records.size, 1);
+});
+
+test('the last line on stderr is one human sentence naming the pod and the outcome', async (t) => {
+  const { env, flags } = await scene(t);
+  const run = await runHook(['register', ...flags], { env });
+  assert.ok(!run.summary.startsWith('{'), run.summary);
+  assert.match(run.summary, new RegExp(`^cmdb-hook register shop/web-0 container app: registered as ${env.POD_UID}_app \\(201 Created\\) in \\d`));
+});
+
+test('--version and --help exit 0', async () => {
+  const version = await runHook(['--version']);
+  assert.equal(version.code, 0);
+  assert.equal(version.stdout.trim(), '0.1.0');
+  const help = await runHook(['register', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--ready-url .*\[env CMDB_HOOK_READY_URL\]/);
+});
