@@ -11,7 +11,7 @@ export default tseslint.config(
     rules: {
       // Exit codes are decided in exactly one place (src/cli.ts); main.ts only hands them to the process.
       'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'Throw a HookError; src/cli.ts maps it to an exit code.' }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },

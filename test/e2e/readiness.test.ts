@@ -15,7 +15,7 @@ test('503 until ready: one PUT, and only after the app was ready', async (t) => 
   const writes = cmdb.writes();
   assert.equal(writes.length, 1);
   assert.equal(writes[0]?.method, 'PUT');
-  assert.ok(writes[0]!.at >= app!.readyAt()!, 'the PUT came after the app turned ready');
+  assert.ok(writes[0].at >= app!.readyAt()!, 'the PUT came after the app turned ready');
   assert.ok(app!.checks() >= 10, `the app was polled while not ready (${app!.checks()} checks)`);
   assert.equal(cmdb.records.size, 1);
   assert.match(run.summary, /registered as .+_app \(201 Created\)/);
