@@ -4,10 +4,10 @@ import { deregisterCommand } from './commands/deregister.ts';
 import { registerCommand } from './commands/register.ts';
 import { buildConfig, type Argv, type Config } from './config.ts';
 import { formatDuration } from './duration.ts';
-import { ConfigError, CmdbUnavailableError, EXIT_CODES, HookError, exitCodeFor } from './errors.ts';
+import { ConfigError, CmdbUnavailableError, EXIT_CODES, HookError, NotReadyError, exitCodeFor } from './errors.ts';
 import type { Outcome, RunContext } from './lifecycle/context.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { defaultOf, envVarOf, optionsOf, type CommandName } from './options.ts';
+import { OPTIONS, defaultOf, envVarOf, optionsOf, settingName, type CommandName } from './options.ts';
 import { createDeadline } from './retry/deadline.ts';
 import { AGENT_NAME, VERSION } from './version.ts';
 
@@ -40,14 +40,14 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   log.debug({ config: { ...config, cmdbUrl: config.cmdbUrl?.href, tls: Object.keys(config.tls) } }, 'effective config');
 
   const deadline = createDeadline(config.timeoutMs);
-  const context: RunContext = { env, log, deadline, print: (value) => writeSync(1, `${JSON.stringify(value, null, 2)}\n`) };
+  const context: RunContext = { env, log, deadline, phase: 'setup', print: (value) => writeSync(1, `${JSON.stringify(value, null, 2)}\n`) };
   const lifecycle = COMMANDS.find((entry) => entry.name === command)?.run(config, context);
   let watchdog: NodeJS.Timeout | undefined;
   const overrun = new Promise<never>((_, reject) => {
-    watchdog = setTimeout(
-      () => reject(new CmdbUnavailableError(`still running ${formatDuration(config.timeoutMs + WATCHDOG_GRACE_MS)} after start; stopped at the deadline`)),
-      config.timeoutMs + WATCHDOG_GRACE_MS,
-    );
+    watchdog = setTimeout(() => {
+      const message = `still ${context.phase === 'readiness' ? 'waiting for readiness' : 'running'} ${formatDuration(config.timeoutMs + WATCHDOG_GRACE_MS)} after start; stopped at the deadline`;
+      reject(context.phase === 'readiness' ? new NotReadyError(message) : new CmdbUnavailableError(message));
+    }, config.timeoutMs + WATCHDOG_GRACE_MS);
   });
   try {
     const outcome = await Promise.race([lifecycle, overrun]);
@@ -74,12 +74,13 @@ function finish(log: Logger | undefined, command: string | undefined, error: unk
   } else {
     sentence = `${head}: internal error (a bug, please report it): ${error instanceof Error ? error.message : JSON.stringify(error)}`;
   }
-  // A usage error is this one plain line and nothing else; after a run, the line follows the JSON logs.
+  // A usage error is this one plain line and nothing else; after a run, the line follows the JSON logs. It is
+  // printed even with --log-level silent: it is what the kubelet puts into the event.
   if (log && !(error instanceof ConfigError)) {
     if (error === undefined) log.info({ exitCode: code }, sentence);
     else log.error({ err: error, exitCode: code }, sentence);
   }
-  if (!(log && log.level === 'silent')) writeSync(2, `${sentence}\n`);
+  writeSync(2, `${sentence}\n`);
   return code;
 }
 
@@ -89,7 +90,8 @@ async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: 
     .scriptName(AGENT_NAME)
     .version(VERSION) // explicit: a bundled or single-file binary has no package.json to read it from
     .usage(`${AGENT_NAME} <command> [flags]\n\nEvery flag can also be set as CMDB_HOOK_<FLAG_IN_UPPER_SNAKE>; a flag beats its env var.`)
-    .parserConfiguration({ 'camel-case-expansion': false })
+    // Only the plain forms: `--field.x` and `--no-strict` would otherwise be accepted and silently mean something.
+    .parserConfiguration({ 'camel-case-expansion': false, 'dot-notation': false, 'boolean-negation': false })
     .strict()
     .demandCommand(1, 'give a command: register or deregister')
     .help()
@@ -105,7 +107,21 @@ async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: 
     });
   }
   await parser.parseAsync();
+  if (chosen) checkArgvShape(chosen.argv, args);
   return chosen;
+}
+
+/** What yargs lets through silently: words after `--`, and `--strict=maybe` (which it reads as false). */
+function checkArgvShape(argv: Argv, args: string[]): void {
+  const extra = (argv._ as unknown[]).slice(1);
+  if (extra.length > 0) throw new ConfigError(`unexpected argument(s) ${JSON.stringify(extra)} after the command; every setting is a --flag`);
+  for (const option of OPTIONS.filter((entry) => entry.type === 'boolean')) {
+    const given = args.find((arg) => arg.startsWith(`--${option.flag}=`));
+    const value = given?.slice(option.flag.length + 3);
+    if (value !== undefined && value !== 'true' && value !== 'false') {
+      throw new ConfigError(`${settingName(option.flag)} takes no value, or =true / =false; not ${JSON.stringify(value)}`);
+    }
+  }
 }
 
 function declareOptions(parser: Yargs, command: CommandName): Yargs {

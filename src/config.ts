@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { BACKEND_KINDS } from './cmdb/factory.ts';
 import { parseDuration } from './duration.ts';
 import { ConfigError } from './errors.ts';
+import { readSettingFile } from './files.ts';
 import { defaultOf, envVarOf, optionsOf, settingName, type CommandName } from './options.ts';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -60,6 +60,7 @@ export function buildConfig(command: CommandName, argv: Argv, env: NodeJS.Proces
     if (Array.isArray(fromFlag) && option.type !== 'array') {
       throw new ConfigError(`${settingName(option.flag)} was given more than once (${JSON.stringify(fromFlag)}); give it once`);
     }
+    if (fromFlag === '' && option.type === 'string') throw new ConfigError(`${settingName(option.flag)} was given without a value`);
     if (fromFlag !== undefined) settings.set(option.flag, fromFlag as string | boolean | string[]);
     else if (fromEnv !== undefined) settings.set(option.flag, envValue(option.type, option.flag, fromEnv));
     else {
@@ -83,6 +84,8 @@ export function buildConfig(command: CommandName, argv: Argv, env: NodeJS.Proces
     if (ms === undefined || (ms <= 0 && flag !== 'drain')) {
       throw new ConfigError(`${settingName(flag)} is not a positive duration: ${JSON.stringify(raw)}; write it like 250ms, 30s or 2m`);
     }
+    // Timers overflow past ~24.8 days and fire at once; no hook should wait a day anyway.
+    if (ms > MAX_DURATION_MS) throw new ConfigError(`${settingName(flag)} ${raw} is longer than 24h; give a shorter duration`);
     return ms;
   };
 
@@ -145,6 +148,7 @@ export function buildConfig(command: CommandName, argv: Argv, env: NodeJS.Proces
   return Object.freeze(config);
 }
 
+const MAX_DURATION_MS = 24 * 3_600_000;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const FIELD_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 const TRUE = new Set(['true', '1', 'yes', 'on']);
@@ -193,17 +197,18 @@ function parseReadiness(readyUrl: string | undefined, readyTcp: string | undefin
 
 function parseFields(value: string | boolean | string[] | undefined): Record<string, string> {
   const entries = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
-  const fields: Record<string, string> = {};
+  // A Map, then Object.fromEntries: a key such as __proto__ becomes a plain field, not the object's prototype.
+  const fields = new Map<string, string>();
   for (const entry of entries) {
     const at = entry.indexOf('=');
     const key = at < 0 ? '' : entry.slice(0, at).trim();
     if (at < 0 || !FIELD_KEY.test(key)) {
       throw new ConfigError(`${settingName('field')} ${JSON.stringify(entry)} is not key=value with a key of letters, digits, '_', '.' or '-'`);
     }
-    if (Object.hasOwn(fields, key)) throw new ConfigError(`${settingName('field')} gives ${JSON.stringify(key)} twice; keep one`);
-    fields[key] = entry.slice(at + 1);
+    if (fields.has(key)) throw new ConfigError(`${settingName('field')} gives ${JSON.stringify(key)} twice; keep one`);
+    fields.set(key, entry.slice(at + 1));
   }
-  return fields;
+  return Object.fromEntries(fields);
 }
 
 function readTls(text: (flag: string) => string | undefined, cmdbUrl: URL | undefined): TlsMaterial {
@@ -217,17 +222,7 @@ function readTls(text: (flag: string) => string | undefined, cmdbUrl: URL | unde
     const path = files[part];
     if (!path) continue;
     if (cmdbUrl?.protocol === 'http:') throw new ConfigError(`${settingName(flags[part])} is set but --cmdb-url is http; use an https URL`);
-    tls[part] = readSetting(flags[part], path);
+    tls[part] = readSettingFile(flags[part], path);
   }
   return tls;
-}
-
-/** Reads a file named by a setting; the error names the setting, never the content. */
-export function readSetting(flag: string, path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError(`${settingName(flag)} ${path} cannot be read (${reason}); mount the file or fix the path`);
-  }
 }

@@ -12,6 +12,11 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(amount) * (UNITS[unit ?? ''] ?? Number.NaN));
 }
 
+/** A delay for a timer: whole milliseconds, at least 1 (AbortSignal.timeout refuses fractions and 0 fires at once). */
+export function timerMs(ms: number): number {
+  return Math.max(1, Math.round(ms));
+}
+
 /** Formats milliseconds the way a person reads them in a log line: `850ms`, `2.5s`, `300s`. */
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)}ms`;

@@ -1,4 +1,4 @@
-import { openSync, writeSync } from 'node:fs';
+import { constants, openSync, writeSync } from 'node:fs';
 import pino from 'pino';
 import type { LogLevel } from './config.ts';
 import { HookError } from './errors.ts';
@@ -15,7 +15,9 @@ export function createLogger(options: { level: LogLevel; command: string; logFil
   let fileProblem: string | undefined;
   if (options.logFile) {
     try {
-      streams.push({ level: 'trace', stream: bestEffortFile(openSync(options.logFile, 'a')) });
+      // Non-blocking: opening a FIFO nobody reads (or /proc/1/fd/1 before PID 1 is up) must not hang the hook.
+      const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK;
+      streams.push({ level: 'trace', stream: bestEffortFile(openSync(options.logFile, flags, 0o644)) });
     } catch (error) {
       fileProblem = (error as NodeJS.ErrnoException).code ?? String(error);
     }
@@ -35,7 +37,7 @@ export function createLogger(options: { level: LogLevel; command: string; logFil
   return logger;
 }
 
-/** A file descriptor that stops being written to after its first failure (EPIPE, EACCES...), silently. */
+/** A file descriptor that stops being written to after its first failure (EPIPE, EAGAIN, EACCES...), silently. */
 function bestEffortFile(fd: number): { write(line: string): void } {
   let broken = false;
   return {

@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import { readSetting } from '../config.ts';
+import { readSettingFile } from '../files.ts';
 import { ConfigError, CmdbRejectedError, CmdbUnavailableError } from '../errors.ts';
 import { settingName } from '../options.ts';
 import type { CmdbRecord } from '../pod/record.ts';
@@ -39,11 +39,16 @@ export function createHttpBackend(config: Config): CmdbBackend {
   };
 }
 
-/** The token is read on every run (it may be rotated), trimmed, and kept only inside the HTTP client. */
+/**
+ * The token is read fresh by each run, so a rotated Secret takes effect at the next hook, trimmed, checked, and then
+ * kept only inside the HTTP client. Visible ASCII only: anything else cannot go into a header, and finding that out
+ * at request time would look like a CMDB outage and be retried until the deadline.
+ */
 function readToken(config: Config): string | undefined {
   if (!config.cmdbTokenFile) return undefined;
-  const token = readSetting('cmdb-token-file', config.cmdbTokenFile).trim();
-  if (!token) throw new ConfigError(`${settingName('cmdb-token-file')} ${config.cmdbTokenFile} is empty; put the CMDB token in it`);
-  if (/\s/.test(token)) throw new ConfigError(`${settingName('cmdb-token-file')} ${config.cmdbTokenFile} holds more than one word; it must hold the token alone`);
+  const token = readSettingFile('cmdb-token-file', config.cmdbTokenFile).trim();
+  const where = `${settingName('cmdb-token-file')} ${config.cmdbTokenFile}`;
+  if (!token) throw new ConfigError(`${where} is empty; put the CMDB token in it`);
+  if (!/^[\x21-\x7e]+$/.test(token)) throw new ConfigError(`${where} must hold the token alone: one word of visible ASCII characters`);
   return token;
 }

@@ -1,5 +1,6 @@
 import type { Got } from 'got';
 import type { TlsMaterial } from '../config.ts';
+import { timerMs } from '../duration.ts';
 import { CmdbRejectedError, CmdbUnavailableError } from '../errors.ts';
 import { AGENT_NAME, VERSION } from '../version.ts';
 import type { AttemptContext } from './backend.ts';
@@ -40,6 +41,8 @@ export function createHttpClient(options: { token: string | undefined; tls: TlsM
     'user-agent': `${AGENT_NAME}/${VERSION}`,
     accept: 'application/json',
   };
+  // Whatever comes back from the far side may echo our headers (an error page showing the request): mask the token.
+  const mask = (text: string) => (options.token ? text.replaceAll(options.token, '***') : text);
   let client: Got | undefined;
   const load = async (): Promise<Got> => {
     // Loaded on first use: got is the heaviest module here, and --dry-run, --help and config errors never need it.
@@ -67,16 +70,18 @@ export function createHttpClient(options: { token: string | undefined; tls: TlsM
           method: request.method,
           ...(request.body === undefined ? {} : { json: request.body }),
           signal: attempt.signal,
-          timeout: { request: Math.max(1, Math.round(attempt.timeoutMs)) },
+          timeout: { request: timerMs(attempt.timeoutMs) },
         });
         return {
           status: response.statusCode,
           statusText: response.statusMessage ?? '',
-          body: typeof response.body === 'string' ? response.body : '',
+          body: mask(typeof response.body === 'string' ? response.body : ''),
           retryAfterMs: parseRetryAfter(response.headers['retry-after']),
         };
       } catch (error) {
-        throw describeFailure(error, target, attempt);
+        const failure = describeFailure(error, target, attempt);
+        failure.message = mask(failure.message);
+        throw failure;
       }
     },
   };

@@ -11,6 +11,8 @@ export interface RunContext {
   readonly print: (value: unknown) => void;
   /** Set once the pod is known, so the summary line can name it even when the run fails later. */
   subject?: string;
+  /** What the run is doing now, so an overrun of the deadline is reported as the right kind of failure. */
+  phase: 'setup' | 'readiness' | 'cmdb' | 'drain';
 }
 
 /** What a successful run reports for the summary line, e.g. "registered as <id> (201 Created) in 2.1s". */

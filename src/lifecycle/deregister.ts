@@ -27,6 +27,7 @@ export async function deregister(config: Config, context: RunContext): Promise<O
   }
 
   try {
+    context.phase = 'cmdb';
     const result = await withRetry((attempt) => backend[operation](record, attempt), {
       what: `${retire ? 'PUT (retire)' : 'DELETE'} record ${record.id}`,
       deadline,
@@ -39,6 +40,7 @@ export async function deregister(config: Config, context: RunContext): Promise<O
   } finally {
     // Drain whatever the CMDB did: routers that read endpoints converge on their own clock, not the CMDB's.
     if (config.drainMs > 0) {
+      context.phase = 'drain';
       log.info({ drainMs: config.drainMs }, 'draining before the container gets SIGTERM');
       await sleepWithin(config.drainMs, deadline);
     }

@@ -24,6 +24,7 @@ export async function register(config: Config, context: RunContext): Promise<Out
   }
 
   if (config.readiness) {
+    context.phase = 'readiness';
     const probe = createProbe(config.readiness);
     log.info({ target: probe.target, timeoutMs: config.timeoutMs }, 'waiting for the app to be ready');
     await waitUntilReady(probe, { deadline, intervalMs: config.readyIntervalMs, checkTimeoutMs: config.readyTimeoutMs, log });
@@ -32,6 +33,7 @@ export async function register(config: Config, context: RunContext): Promise<Out
   }
 
   // observedAt is the moment the app was seen ready, not the moment the hook started.
+  context.phase = 'cmdb';
   const record = buildRecord(pod, config, 'ready');
   const result = await withRetry((attempt) => backend.upsert(record, attempt), {
     what: `PUT record ${record.id}`,

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
+import { readOptionalFile } from '../files.ts';
 import { settingName } from '../options.ts';
 import { parseGoQuotedMap } from './go-quoted.ts';
 
@@ -41,7 +42,7 @@ export function readPodIdentity(config: Config, env: NodeJS.ProcessEnv): PodIden
 
   let namespace = env.POD_NAMESPACE?.trim();
   if (!namespace) {
-    namespace = readOptional(config.namespaceFile)?.trim();
+    namespace = readOptionalFile(config.namespaceFile)?.trim();
     if (!namespace) {
       throw new ConfigError(`POD_NAMESPACE is not set and ${settingName('namespace-file')} ${config.namespaceFile} is missing: add env POD_NAMESPACE with fieldRef metadata.namespace`);
     }
@@ -51,7 +52,7 @@ export function readPodIdentity(config: Config, env: NodeJS.ProcessEnv): PodIden
   const ip = env.POD_IP?.trim() || undefined;
   const listed = (env.POD_IPS ?? '').split(',').map((entry) => entry.trim()).filter(Boolean);
   const ips = listed.length > 0 ? listed : ip ? [ip] : [];
-  if (!ip) notes.push('POD_IP unset: the record has no pod address');
+  if (!ip) notes.push(ips.length > 0 ? 'POD_IP unset: using the first of POD_IPS' : 'POD_IP and POD_IPS unset: the record has no pod address');
 
   return {
     name,
@@ -67,21 +68,13 @@ export function readPodIdentity(config: Config, env: NodeJS.ProcessEnv): PodIden
   };
 }
 
-function readOptional(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
 function readMetadataFile(dir: string, file: 'labels' | 'annotations', notes: string[]): Record<string, string> {
   const path = join(dir, file);
   if (!existsSync(path)) {
     notes.push(`${path} not found: no ${file} (mount a downwardAPI volume with fieldRef metadata.${file})`);
     return {};
   }
-  const text = readOptional(path);
+  const text = readOptionalFile(path);
   if (text === undefined) throw new ConfigError(`${settingName('podinfo-dir')}: ${path} cannot be read; check the downwardAPI volume mount`);
   const parsed = parseGoQuotedMap(text);
   if (!parsed.ok) {

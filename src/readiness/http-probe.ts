@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import { timerMs } from '../duration.ts';
 import type { Probe, ProbeResult } from './probe.ts';
 
 const MAX_REDIRECTS = 10;
@@ -17,7 +18,7 @@ export function createHttpProbe(url: URL): Probe {
   return {
     target: url.href,
     async check(signal, timeoutMs) {
-      const timeout = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, Math.round(timeoutMs)))]);
+      const timeout = AbortSignal.any([signal, AbortSignal.timeout(timerMs(timeoutMs))]);
       let current = url;
       for (let hop = 0; ; hop++) {
         const answer = await getFromAnyLoopback(current, timeout).catch((error: unknown) => failure(error, signal, timeoutMs));

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { timerMs } from '../duration.ts';
 import type { Probe, ProbeResult } from './probe.ts';
 
 /** The kubelet's tcpSocket probe: a connect within the timeout, then close. Tries each host, ready if one accepts. */
@@ -8,7 +9,7 @@ export function createTcpProbe(hosts: string[], port: number): Probe {
     async check(signal, timeoutMs) {
       const details: string[] = [];
       for (const host of hosts) {
-        const result = await connect(host, port, AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, Math.round(timeoutMs)))]), timeoutMs);
+        const result = await connect(host, port, AbortSignal.any([signal, AbortSignal.timeout(timerMs(timeoutMs))]), timeoutMs);
         if (result.ready) return result;
         details.push(`${host}: ${result.detail}`);
       }

@@ -22,7 +22,7 @@ export async function waitUntilReady(probe: Probe, options: WaitOptions): Promis
   let lastDetail = 'never checked';
   while (!deadline.expired()) {
     checks++;
-    const result = await probe.check(deadline.signal, Math.min(options.checkTimeoutMs, Math.max(1, deadline.remaining())));
+    const result = await probe.check(deadline.signal, Math.min(options.checkTimeoutMs, deadline.remaining()));
     if (result.ready) {
       if (result.warning) log.warn({ target: probe.target }, result.warning);
       log.info({ target: probe.target, checks, waitedMs: Math.round(deadline.elapsed()) }, `app ready (${result.detail})`);

@@ -22,6 +22,8 @@ interface BadInput {
 const files = mkdtempSync(join(tmpdir(), 'cmdb-hook-bad-'));
 const emptyToken = join(files, 'empty-token');
 writeFileSync(emptyToken, '  \n');
+const controlToken = join(files, 'control-token');
+writeFileSync(controlToken, 'tok\u0001en');
 const without = (flag: string) => (flags: string[]) => flags.filter((_, index) => flags[index] !== flag && flags[index - 1] !== flag);
 const swap = (flag: string, value: string) => (flags: string[]) => flags.map((entry, index) => (flags[index - 1] === flag ? value : entry));
 
@@ -60,7 +62,14 @@ const CASES: BadInput[] = [
   { name: 'a CA file for an http CMDB', args: ['--cmdb-ca-file', emptyToken], message: /--cmdb-ca-file .* is set but --cmdb-url is http/ },
   { name: 'a container name that Kubernetes would refuse', replace: swap('--container', 'Web_1'), message: /--container .* "Web_1" is not a container name/ },
   { name: 'a boolean env var that is neither true nor false', env: { CMDB_HOOK_STRICT: 'maybe' }, message: /CMDB_HOOK_STRICT must be true or false, not "maybe"/ },
-  { name: 'an empty --ready-url', args: ['--ready-url', ''], message: /--ready-url .* is empty/ },
+  { name: 'an empty --ready-url', args: ['--ready-url', ''], message: /--ready-url .* was given without a value/ },
+  { name: 'a flag with no value at the end', args: ['--app'], message: /--app \(CMDB_HOOK_APP\) was given without a value/ },
+  { name: 'a token that cannot go into a header', args: ['--cmdb-token-file', controlToken], message: /--cmdb-token-file .* must hold the token alone: one word of visible ASCII/ },
+  { name: 'a duration longer than a day', args: ['--timeout', '48h'], message: /--timeout .* 48h is longer than 24h/ },
+  { name: 'dot notation', args: ['--field.owner', 'x'], message: /Unknown argument: field\.owner/ },
+  { name: 'a negated boolean', args: ['--no-strict'], message: /Unknown argument: no-strict/ },
+  { name: 'a boolean given a word', args: ['--strict=maybe'], message: /--strict \(CMDB_HOOK_STRICT\) takes no value, or =true \/ =false; not "maybe"/ },
+  { name: 'words after --', args: ['--', '--strict'], message: /unexpected argument\(s\) \["--strict"\] after the command/ },
 ];
 
 for (const input of CASES) {

@@ -120,9 +120,10 @@ test('the record: exact top-level names, pod identity from the Downward API, lab
 
 test('--field values with commas, = and spaces arrive intact; the env var takes one per line; a flag beats it', async (t) => {
   const { cmdb, env, flags } = await scene(t);
-  const run = await runHook(['register', ...flags, '--app', 'billing', '--field', 'owner=team a, team b', '--field', 'query=a=1&b=2', '--field', 'empty='], { env });
+  const run = await runHook(['register', ...flags, '--app', 'billing', '--field', 'owner=team a, team b', '--field', 'query=a=1&b=2', '--field', 'empty=', '--field', '__proto__=plain'], { env });
   assert.equal(run.code, 0, run.stderr);
-  assert.deepEqual(cmdb.records.get(`${env.POD_UID}_app`)?.fields, { owner: 'team a, team b', query: 'a=1&b=2', empty: '' });
+  const put = JSON.parse(cmdb.writes()[0]?.body ?? '{}') as { fields: Record<string, string> };
+  assert.deepEqual(Object.entries(put.fields), [['owner', 'team a, team b'], ['query', 'a=1&b=2'], ['empty', ''], ['__proto__', 'plain']]);
   assert.equal(cmdb.records.get(`${env.POD_UID}_app`)?.app, 'billing');
 
   const fromEnv = { ...env, CMDB_HOOK_FIELD: 'cost-center=42, EU\nnote=x = y' };

@@ -1,6 +1,7 @@
 // Points 8 and 10 of issue 2: the token never shows anywhere, in success and failure runs; --dry-run sends nothing
 // and prints the request with the token masked. Plus --log-file as a best-effort second destination.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,20 @@ test('the token is sent as a bearer header (trimmed) and never appears in output
   assertNoToken(unreachable, logFile, 'unreachable');
 });
 
+test('a CMDB that echoes the Authorization header in its error body does not leak the token', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  const logFile = join(dir, 'echo.log');
+  cmdb.injectFault({ status: 401, body: `bad credentials: Bearer ${TOKEN}` });
+  const rejected = await runHook(['register', ...flags, '--cmdb-token-file', tokenFile, '--log-file', logFile, '--strict'], { env });
+  assert.equal(rejected.code, 4);
+  assert.match(rejected.summary, /answered 401 Unauthorized: bad credentials: Bearer \*\*\*/);
+  assertNoToken(rejected, logFile, 'echoed in a 401 body');
+  cmdb.injectFault({ status: 503, body: `upstream saw authorization=Bearer ${TOKEN}`, times: 2 });
+  const retried = await runHook(['register', ...flags, '--cmdb-token-file', tokenFile, '--log-file', logFile], { env });
+  assert.equal(retried.code, 0, retried.stderr);
+  assertNoToken(retried, logFile, 'echoed in retried 503 bodies');
+});
+
 test('--dry-run sends nothing, checks no readiness, and prints the request with the token masked', async (t) => {
   const { cmdb, app, env, flags } = await scene(t, { app: { mode: 'never' } });
   const logFile = join(dir, 'dry-run.log');
@@ -89,6 +104,14 @@ test('--log-file gets the JSON lines; one that cannot be opened is a warning, ne
   assert.equal(broken.code, 0, broken.stderr);
   assert.ok(broken.logs.some((line) => String(line.msg).includes('--log-file cannot be opened')));
   assert.equal(cmdb.records.size, 1);
+
+  // A FIFO nobody reads (like /proc/1/fd/1 of a PID 1 that is not up yet) must not block the hook.
+  const fifo = join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const blocked = await runHook(['deregister', ...flags, '--log-file', fifo, '--timeout', '3s', '--strict'], { env, killAfterMs: 10_000 });
+  assert.equal(blocked.code, 0, blocked.stderr);
+  assert.ok(blocked.durationMs < 3000, `ended after ${Math.round(blocked.durationMs)}ms`);
+  assert.ok(blocked.logs.some((line) => String(line.msg).includes('--log-file cannot be opened') && line.reason === 'ENXIO'));
 });
 
 test('the last line on stderr is one human sentence naming the pod and the outcome', async (t) => {
@@ -96,6 +119,14 @@ test('the last line on stderr is one human sentence naming the pod and the outco
   const run = await runHook(['register', ...flags], { env });
   assert.ok(!run.summary.startsWith('{'), run.summary);
   assert.match(run.summary, new RegExp(`^cmdb-hook register shop/web-0 container app: registered as ${env.POD_UID}_app \\(201 Created\\) in \\d`));
+});
+
+test('--log-level silent drops the JSON lines but keeps the summary sentence (the kubelet event needs it)', async (t) => {
+  const { env, flags } = await scene(t);
+  const run = await runHook(['register', ...flags, '--log-level', 'silent'], { env });
+  assert.equal(run.code, 0);
+  assert.equal(run.logs.length, 0);
+  assert.match(run.stderr, /^cmdb-hook register shop\/web-0 container app: registered as .*\n$/);
 });
 
 test('--version and --help exit 0', async () => {
