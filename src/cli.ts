@@ -1,8 +1,10 @@
 import { writeSync } from 'node:fs';
 import yargs, { type Argv as Yargs } from 'yargs';
+import type { CommandModule, PreparedRun } from './commands/command.ts';
 import { deregisterCommand } from './commands/deregister.ts';
+import { installCommand } from './commands/install.ts';
 import { registerCommand } from './commands/register.ts';
-import { buildConfig, type Argv, type Config } from './config.ts';
+import type { Argv } from './config.ts';
 import { formatDuration } from './duration.ts';
 import { ConfigError, CmdbUnavailableError, EXIT_CODES, HookError, NotReadyError, exitCodeFor } from './errors.ts';
 import type { Outcome, RunContext } from './lifecycle/context.ts';
@@ -11,7 +13,7 @@ import { OPTIONS, defaultOf, envVarOf, optionsOf, settingName, type CommandName 
 import { createDeadline } from './retry/deadline.ts';
 import { AGENT_NAME, VERSION } from './version.ts';
 
-const COMMANDS = [registerCommand, deregisterCommand] as const;
+const COMMANDS: readonly CommandModule[] = [registerCommand, deregisterCommand, installCommand];
 
 // If something ever ignores the deadline's signal, this still ends the run shortly after it.
 const WATCHDOG_GRACE_MS = 500;
@@ -30,18 +32,23 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   if (!parsed) return EXIT_CODES.ok; // --help or --version was printed
   const { command, argv } = parsed;
 
-  let config: Config;
+  const module = COMMANDS.find((entry) => entry.name === command);
+  if (!module) throw new Error(`yargs chose an unknown command ${command}`);
+  let prepared: PreparedRun;
   try {
-    config = buildConfig(command, argv, env);
+    prepared = module.prepare(argv, env);
   } catch (error) {
     return finish(undefined, command, error, false);
   }
+  const config = prepared.settings;
   const log = createLogger({ level: config.logLevel, command, logFile: config.logFile });
-  log.debug({ config: { ...config, cmdbUrl: config.cmdbUrl?.href, tls: Object.keys(config.tls) } }, 'effective config');
+  // Config holds file paths, never secrets: TLS material is shown by which parts are set, not by content.
+  log.debug({ config: { ...config, ...('tls' in config ? { tls: Object.keys(config.tls as object) } : {}) } }, 'effective config');
 
   const deadline = createDeadline(config.timeoutMs);
-  const context: RunContext = { env, log, deadline, phase: 'setup', print: (value) => writeSync(1, `${JSON.stringify(value, null, 2)}\n`) };
-  const lifecycle = COMMANDS.find((entry) => entry.name === command)?.run(config, context);
+  const print = (value: unknown) => writeSync(1, `${JSON.stringify(value, null, 2)}\n`);
+  const context: RunContext = { args, env, log, deadline, phase: 'setup', print };
+  const lifecycle = prepared.run(context);
   let watchdog: NodeJS.Timeout | undefined;
   const overrun = new Promise<never>((_, reject) => {
     watchdog = setTimeout(() => {
@@ -93,7 +100,7 @@ async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: 
     // Only the plain forms: `--field.x` and `--no-strict` would otherwise be accepted and silently mean something.
     .parserConfiguration({ 'camel-case-expansion': false, 'dot-notation': false, 'boolean-negation': false })
     .strict()
-    .demandCommand(1, 'give a command: register or deregister')
+    .demandCommand(1, 'give a command: register, deregister or install')
     .help()
     .wrap(120)
     .showHelpOnFail(false)
@@ -102,7 +109,8 @@ async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: 
       throw error instanceof HookError ? error : new ConfigError(`${message ?? error?.message ?? 'bad usage'}; run '${AGENT_NAME} <command> --help' for the flags`);
     });
   for (const entry of COMMANDS) {
-    parser = parser.command(entry.name, entry.describe, (sub) => declareOptions(sub, entry.name), (argv) => {
+    const usage = entry.positional ? `${entry.name} <${entry.positional}>` : entry.name;
+    parser = parser.command(usage, entry.describe, (sub) => declareOptions(sub, entry.name), (argv) => {
       chosen = { command: entry.name, argv };
     });
   }

@@ -16,8 +16,8 @@ export interface TlsMaterial {
   key?: string;
 }
 
-export interface Config {
-  command: CommandName;
+export interface Config extends RunSettings {
+  command: 'register' | 'deregister';
   cmdbKind: string;
   /** Undefined only with --dry-run. */
   cmdbUrl: URL | undefined;
@@ -28,17 +28,14 @@ export interface Config {
   container: string;
   app: string | undefined;
   fields: Record<string, string>;
-  timeoutMs: number;
-  strict: boolean;
   dryRun: boolean;
-  logLevel: LogLevel;
-  logFile: string | undefined;
   podinfoDir: string;
   namespaceFile: string;
   /** register only; undefined means "register at once". */
   readiness: Readiness | undefined;
   readyIntervalMs: number;
   readyTimeoutMs: number;
+  background: boolean;
   /** deregister only. */
   deregisterAction: 'delete' | 'retire';
   drainMs: number;
@@ -52,7 +49,87 @@ export type Argv = Readonly<Record<string, unknown>>;
  * through yargs' .env(): yargs' strict mode rejects CMDB_HOOK_READY_URL when deregister runs (one ConfigMap usually
  * feeds both hooks), and it reads CMDB_HOOK_STRICT=1 as false.
  */
-export function buildConfig(command: CommandName, argv: Argv, env: NodeJS.ProcessEnv): Config {
+export function buildConfig(command: Config['command'], argv: Argv, env: NodeJS.ProcessEnv): Config {
+  const { text, bool, required, duration, settings } = readSettings(command, argv, env);
+  const dryRun = bool('dry-run');
+  const cmdbKind = text('cmdb-kind') ?? 'http';
+  if (!BACKEND_KINDS.includes(cmdbKind)) {
+    throw new ConfigError(`${settingName('cmdb-kind')} ${JSON.stringify(cmdbKind)} is not known; use one of: ${BACKEND_KINDS.join(', ')}`);
+  }
+  const cmdbUrlText = text('cmdb-url')?.trim();
+  if (!cmdbUrlText && !dryRun) throw new ConfigError(`${settingName('cmdb-url')} is required: set it to the CMDB API base URL, or use --dry-run`);
+  const cmdbUrl = cmdbUrlText ? parseHttpUrl('cmdb-url', cmdbUrlText) : undefined;
+  if (cmdbUrl && (cmdbUrl.search || cmdbUrl.hash)) {
+    throw new ConfigError(`${settingName('cmdb-url')} must not carry a query or fragment; give the base URL that record ids are appended to`);
+  }
+
+  const timeoutMs = duration('timeout');
+  const drainMs = command === 'deregister' ? duration('drain') : 0;
+  if (drainMs >= timeoutMs) {
+    throw new ConfigError(`${settingName('drain')} must be shorter than ${settingName('timeout')}: the drain runs inside the one deadline`);
+  }
+
+  const logLevel = logLevelOf(text('log-level'));
+  const deregisterAction = text('deregister-action') ?? 'delete';
+  if (deregisterAction !== 'delete' && deregisterAction !== 'retire') {
+    throw new ConfigError(`${settingName('deregister-action')} ${JSON.stringify(deregisterAction)} is not known; use delete or retire`);
+  }
+
+  const container = required('container', 'set it to this container\'s name as in the pod spec');
+  if (!DNS_LABEL.test(container)) {
+    throw new ConfigError(`${settingName('container')} ${JSON.stringify(container)} is not a container name (lowercase letters, digits and '-', at most 63)`);
+  }
+
+  const config: Config = {
+    command,
+    cmdbKind,
+    cmdbUrl,
+    cmdbTokenFile: text('cmdb-token-file'),
+    tls: readTls(text, cmdbUrl),
+    requestTimeoutMs: duration('request-timeout'),
+    cluster: required('cluster', 'set it to the name this cluster has in the CMDB'),
+    container,
+    app: text('app')?.trim() || undefined,
+    fields: parseFields(settings.get('field')),
+    timeoutMs,
+    strict: bool('strict'),
+    dryRun,
+    logLevel,
+    logFile: text('log-file') || undefined,
+    podinfoDir: text('podinfo-dir') ?? '/etc/podinfo',
+    namespaceFile: text('namespace-file') ?? '',
+    readiness: command === 'register' ? parseReadiness(text('ready-url'), text('ready-tcp')) : undefined,
+    readyIntervalMs: command === 'register' ? duration('ready-interval') : 0,
+    readyTimeoutMs: command === 'register' ? duration('ready-timeout') : 0,
+    background: bool('background'),
+    deregisterAction,
+    drainMs,
+  };
+  return Object.freeze(config);
+}
+
+/** The settings common to every command: how long, how strict, how loud. */
+export interface RunSettings {
+  timeoutMs: number;
+  strict: boolean;
+  logLevel: LogLevel;
+  logFile: string | undefined;
+}
+
+export interface InstallConfig extends RunSettings {
+  dir: string;
+}
+
+/** `install <dir>` needs almost nothing: where to copy to, and how long it may take. */
+export function buildInstallConfig(argv: Argv, env: NodeJS.ProcessEnv): InstallConfig {
+  const { text, duration } = readSettings('install', argv, env);
+  const dir = typeof argv.dir === 'string' ? argv.dir.trim() : '';
+  if (!dir) throw new ConfigError('install needs the folder to copy into, e.g. cmdb-hook install /cmdb-hook');
+  return Object.freeze({ dir, timeoutMs: duration('timeout'), strict: true, logLevel: logLevelOf(text('log-level')), logFile: undefined });
+}
+
+/** Flag, else env var, else default, for each option of the command; with typed accessors that name the setting. */
+function readSettings(command: CommandName, argv: Argv, env: NodeJS.ProcessEnv) {
   const settings = new Map<string, string | boolean | string[]>();
   for (const option of optionsOf(command)) {
     const fromFlag = argv[option.flag];
@@ -89,63 +166,14 @@ export function buildConfig(command: CommandName, argv: Argv, env: NodeJS.Proces
     return ms;
   };
 
-  const dryRun = bool('dry-run');
-  const cmdbKind = text('cmdb-kind') ?? 'http';
-  if (!BACKEND_KINDS.includes(cmdbKind)) {
-    throw new ConfigError(`${settingName('cmdb-kind')} ${JSON.stringify(cmdbKind)} is not known; use one of: ${BACKEND_KINDS.join(', ')}`);
-  }
-  const cmdbUrlText = text('cmdb-url')?.trim();
-  if (!cmdbUrlText && !dryRun) throw new ConfigError(`${settingName('cmdb-url')} is required: set it to the CMDB API base URL, or use --dry-run`);
-  const cmdbUrl = cmdbUrlText ? parseHttpUrl('cmdb-url', cmdbUrlText) : undefined;
-  if (cmdbUrl && (cmdbUrl.search || cmdbUrl.hash)) {
-    throw new ConfigError(`${settingName('cmdb-url')} must not carry a query or fragment; give the base URL that record ids are appended to`);
-  }
+  return { text, bool, required, duration, settings };
+}
 
-  const timeoutMs = duration('timeout');
-  const drainMs = command === 'deregister' ? duration('drain') : 0;
-  if (drainMs >= timeoutMs) {
-    throw new ConfigError(`${settingName('drain')} must be shorter than ${settingName('timeout')}: the drain runs inside the one deadline`);
+function logLevelOf(level = 'info'): LogLevel {
+  if (!LOG_LEVELS.includes(level as LogLevel)) {
+    throw new ConfigError(`${settingName('log-level')} ${JSON.stringify(level)} is not a level; use one of: ${LOG_LEVELS.join(', ')}`);
   }
-
-  const logLevel = text('log-level') ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
-    throw new ConfigError(`${settingName('log-level')} ${JSON.stringify(logLevel)} is not a level; use one of: ${LOG_LEVELS.join(', ')}`);
-  }
-  const deregisterAction = text('deregister-action') ?? 'delete';
-  if (deregisterAction !== 'delete' && deregisterAction !== 'retire') {
-    throw new ConfigError(`${settingName('deregister-action')} ${JSON.stringify(deregisterAction)} is not known; use delete or retire`);
-  }
-
-  const container = required('container', 'set it to this container\'s name as in the pod spec');
-  if (!DNS_LABEL.test(container)) {
-    throw new ConfigError(`${settingName('container')} ${JSON.stringify(container)} is not a container name (lowercase letters, digits and '-', at most 63)`);
-  }
-
-  const config: Config = {
-    command,
-    cmdbKind,
-    cmdbUrl,
-    cmdbTokenFile: text('cmdb-token-file'),
-    tls: readTls(text, cmdbUrl),
-    requestTimeoutMs: duration('request-timeout'),
-    cluster: required('cluster', 'set it to the name this cluster has in the CMDB'),
-    container,
-    app: text('app')?.trim() || undefined,
-    fields: parseFields(settings.get('field')),
-    timeoutMs,
-    strict: bool('strict'),
-    dryRun,
-    logLevel: logLevel as LogLevel,
-    logFile: text('log-file') || undefined,
-    podinfoDir: text('podinfo-dir') ?? '/etc/podinfo',
-    namespaceFile: text('namespace-file') ?? '',
-    readiness: command === 'register' ? parseReadiness(text('ready-url'), text('ready-tcp')) : undefined,
-    readyIntervalMs: command === 'register' ? duration('ready-interval') : 0,
-    readyTimeoutMs: command === 'register' ? duration('ready-timeout') : 0,
-    deregisterAction,
-    drainMs,
-  };
-  return Object.freeze(config);
+  return level as LogLevel;
 }
 
 const MAX_DURATION_MS = 24 * 3_600_000;

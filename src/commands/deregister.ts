@@ -1,9 +1,12 @@
-import type { Config } from '../config.ts';
-import type { Outcome, RunContext } from '../lifecycle/context.ts';
+import { buildConfig } from '../config.ts';
 import { deregister } from '../lifecycle/deregister.ts';
+import type { CommandModule } from './command.ts';
 
-export const deregisterCommand = {
+export const deregisterCommand: CommandModule = {
   name: 'deregister',
   describe: 'preStop hook: delete (or retire) this container\'s record in the CMDB, then optionally drain',
-  run: (config: Config, context: RunContext): Promise<Outcome> => deregister(config, context),
-} as const;
+  prepare(argv, env) {
+    const config = buildConfig('deregister', argv, env);
+    return { settings: config, run: (context) => deregister(config, context) };
+  },
+};

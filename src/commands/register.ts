@@ -1,9 +1,14 @@
-import type { Config } from '../config.ts';
-import type { Outcome, RunContext } from '../lifecycle/context.ts';
+import { buildConfig } from '../config.ts';
+import { startInBackground } from '../lifecycle/background.ts';
 import { register } from '../lifecycle/register.ts';
+import type { CommandModule } from './command.ts';
 
-export const registerCommand = {
+export const registerCommand: CommandModule = {
   name: 'register',
   describe: 'postStart hook: wait until the app is ready, then upsert this container\'s record in the CMDB',
-  run: (config: Config, context: RunContext): Promise<Outcome> => register(config, context),
-} as const;
+  prepare(argv, env) {
+    const config = buildConfig('register', argv, env);
+    const background = config.background && !config.dryRun;
+    return { settings: config, run: async (context) => (background ? startInBackground(config, context) : register(config, context)) };
+  },
+};

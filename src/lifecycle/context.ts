@@ -4,6 +4,8 @@ import type { Deadline } from '../retry/deadline.ts';
 
 /** What a lifecycle run is handed by src/cli.ts: the environment, the logger, the one deadline, and stdout. */
 export interface RunContext {
+  /** The command line after the program name, as given (for --background to start the same run again). */
+  readonly args: readonly string[];
   readonly env: NodeJS.ProcessEnv;
   readonly log: Logger;
   readonly deadline: Deadline;

@@ -36,11 +36,16 @@ export interface RunOptions {
 }
 
 export function runHook(args: string[], options: RunOptions = {}): Promise<HookRun> {
-  const [file, ...prefix] = hookCommand();
+  return runProcess([...hookCommand(), ...args], options);
+}
+
+/** Any command, exec'd the kubelet's way (argv as given, only the given env plus a PATH, no shell). */
+export function runProcess(argv: string[], options: RunOptions = {}): Promise<HookRun> {
+  const [file, ...rest] = argv;
   const env: Record<string, string> = { PATH: '/usr/bin:/bin' };
   for (const [key, value] of Object.entries(options.env ?? {})) if (value !== undefined) env[key] = value;
   const started = performance.now();
-  const child = spawn(file ?? '', [...prefix, ...args], { env, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(file ?? '', rest, { env, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -1,0 +1,61 @@
+// Issue 3: `register --background`, for clusters whose NetworkPolicy blocks the pod's traffic until postStart
+// returns. The hook must return at once with its stdout/stderr pipes closed (a child holding them would keep the
+// kubelet waiting, kubernetes #72089), and the detached child must register once the app is ready.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { test } from 'node:test';
+import { runHook } from '../support/run-hook.ts';
+import { scene } from '../support/scene.ts';
+import type { SandboxCmdb } from '../support/sandbox-cmdb.ts';
+
+async function waitForRecords(cmdb: SandboxCmdb, count: number, withinMs: number): Promise<void> {
+  const until = performance.now() + withinMs;
+  while (cmdb.records.size < count && performance.now() < until) await sleep(50);
+}
+
+/** Field 6 of /proc/<pid>/stat is the session id: a process that called setsid() leads its own session. */
+function sessionOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+}
+
+test('--background returns at once with its pipes closed; the detached child registers after readiness', async (t) => {
+  const { cmdb, app, env, flags } = await scene(t, { app: { readyAfterMs: 1500 } });
+  const logFile = join(mkdtempSync(join(tmpdir(), 'cmdb-hook-bg-')), 'hook.log');
+  const run = await runHook(['register', ...flags, '--background', '--ready-url', app!.readyUrl, '--ready-interval', '100ms', '--log-file', logFile], { env });
+  assert.equal(run.code, 0, run.stderr);
+  // runHook resolves on 'close', which waits for every holder of the stdout/stderr pipes to let go.
+  assert.ok(run.durationMs < 1000, `the hook and its pipes closed after ${Math.round(run.durationMs)}ms`);
+  const pid = Number(/background process (\d+)/.exec(run.summary)?.[1]);
+  assert.ok(pid > 0, run.summary);
+  assert.equal(sessionOf(pid), pid, 'the child leads its own session');
+  assert.equal(cmdb.writes().length, 0, 'nothing registered before the app is ready');
+
+  await waitForRecords(cmdb, 1, 10_000);
+  assert.equal(cmdb.records.size, 1);
+  assert.equal(cmdb.writes().length, 1);
+  assert.ok(cmdb.writes()[0]!.at >= app!.readyAt()!, 'registered only after the app was ready');
+  await sleep(300);
+  assert.match(readFileSync(logFile, 'utf8'), /registered as .*_app \(201 Created\)/, 'the child logs to --log-file');
+});
+
+test('CMDB_HOOK_BACKGROUND=true from a ConfigMap: one background child, one registration (no re-spawning)', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  const run = await runHook(['register', ...flags], { env: { ...env, CMDB_HOOK_BACKGROUND: 'true' } });
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.summary, /background process \d+ .*no --log-file/);
+  await waitForRecords(cmdb, 1, 10_000);
+  await sleep(1000);
+  assert.equal(cmdb.writes().length, 1, 'exactly one PUT');
+});
+
+test('--background with --dry-run stays in the foreground and prints the request', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  const run = await runHook(['register', ...flags, '--background', '--dry-run'], { env });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal((JSON.parse(run.stdout) as { method: string }).method, 'PUT');
+  assert.equal(cmdb.requests.length, 0);
+});
