@@ -4,17 +4,22 @@
  * Modes for the bad cases: `never` (always 503), `hang` (accepts, never answers), `slow-body` (200 headers, a body
  * that never ends), `redirect` (302 to /ready on the same host, which answers 200).
  *
- * Run it alone: node test/support/demo-app.ts [--port 0] [--ready-after 2s]
+ * Run it alone (as the kubelet harness runs it for a container's entrypoint):
+ *   node test/support/demo-app.ts [--port 0] [--ready-after 2s] [--mode never]
+ * It prints {"event":"ready","at":<epoch ms>} when it turns ready, and exits on SIGTERM.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { parseDuration } from '../../src/duration.ts';
 
 export type AppMode = 'normal' | 'never' | 'hang' | 'slow-body' | 'redirect';
 
 export interface DemoAppOptions {
   readyAfterMs?: number;
   mode?: AppMode;
+  /** Called when readiness turns on. */
+  onReady?: () => void;
   host?: string;
   port?: number;
 }
@@ -34,7 +39,10 @@ export async function startDemoApp(options: DemoAppOptions = {}): Promise<DemoAp
   const mode = options.mode ?? 'normal';
   let readyAt: number | undefined;
   let checks = 0;
-  const setReady = (ready: boolean) => (readyAt = ready ? performance.now() : undefined);
+  const setReady = (ready: boolean) => {
+    readyAt = ready ? performance.now() : undefined;
+    if (ready) options.onReady?.();
+  };
   const timer = mode === 'normal' && options.readyAfterMs !== undefined ? setTimeout(() => setReady(true), options.readyAfterMs) : undefined;
   if (mode === 'redirect') setReady(true);
 
@@ -72,9 +80,14 @@ export async function startDemoApp(options: DemoAppOptions = {}): Promise<DemoAp
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'ready-after': { type: 'string', default: '2s' } } });
-  const seconds = Number.parseFloat(values['ready-after']);
-  const app = await startDemoApp({ port: Number(values.port), readyAfterMs: seconds * 1000 });
-  console.log(`demo app: readiness at ${app.readyUrl}, ready after ${seconds}s`);
-  process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
+  const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'ready-after': { type: 'string', default: '2s' }, mode: { type: 'string', default: 'normal' } } });
+  const readyAfterMs = parseDuration(values['ready-after']);
+  if (readyAfterMs === undefined) throw new Error(`--ready-after ${values['ready-after']}: write it like 500ms or 2s`);
+  const onReady = () => console.log(JSON.stringify({ event: 'ready', at: Date.now() }));
+  const app = await startDemoApp({ port: Number(values.port), readyAfterMs, mode: values.mode as AppMode, onReady });
+  console.log(JSON.stringify({ event: 'listening', readyUrl: app.readyUrl, mode: values.mode, readyAfterMs }));
+  process.on('SIGTERM', () => {
+    console.log(JSON.stringify({ event: 'SIGTERM', at: Date.now() }));
+    void app.close().then(() => process.exit(0));
+  });
 }

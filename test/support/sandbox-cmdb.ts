@@ -44,6 +44,8 @@ export interface LoggedRequest {
   path: string;
   /** performance.now() of this process when the request ended: comparable with the demo app's readyAt(). */
   at: number;
+  /** Date.now() at the same moment, to compare with times other processes report. */
+  wallAt: number;
   status: number;
   authorization: string | undefined;
   userAgent: string | undefined;
@@ -121,6 +123,7 @@ export async function startSandboxCmdb(options: SandboxOptions = {}): Promise<Sa
         method,
         path,
         at: performance.now(),
+        wallAt: Date.now(),
         status: 0,
         authorization: request.headers.authorization,
         userAgent: request.headers['user-agent'],

@@ -1,0 +1,201 @@
+// Issue 3: the project's own manifests, run by a kubelet-faithful harness (test/support/kubelet/pod.ts) against the
+// sandbox CMDB. Each scenario asserts the CMDB's state over time and the kubelet's own timeline (Running only after
+// postStart returns; preStop, then SIGTERM, inside the grace period).
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import type { ContainerSpec } from '../support/kubelet/environment.ts';
+import { Pod, type PodOptions } from '../support/kubelet/pod.ts';
+import { render, type KubeObject } from '../support/kubelet/render.ts';
+import { runHook } from '../support/run-hook.ts';
+import { startSandboxCmdb, type SandboxCmdb } from '../support/sandbox-cmdb.ts';
+
+const DEMO_APP = new URL('../support/demo-app.ts', import.meta.url).pathname;
+const CMDB_IN_MANIFESTS = 'https://cmdb.example.com/api/v1/instances';
+const TOKEN_IN_MANIFESTS = 'replace-me';
+
+/** An image folder that carries the agent at /opt/cmdb-hook, put there by the agent's own `install`. */
+async function agentImage(): Promise<string> {
+  const root = mkdtempSync(join(tmpdir(), 'cmdb-hook-image-'));
+  const run = await runHook(['install', join(root, 'opt', 'cmdb-hook')]);
+  assert.equal(run.code, 0, run.stderr);
+  return root;
+}
+const withAgent = await agentImage();
+const withoutAgent = mkdtempSync(join(tmpdir(), 'cmdb-hook-image-bare-'));
+
+/** The stand-in for the app image's entrypoint: the demo app on the loopback port the pod got for 8080. */
+function app(readyAfter: string, mode = 'normal') {
+  return (_container: ContainerSpec, ports: Record<number, number>) => [process.execPath, DEMO_APP, '--port', String(ports[8080]), '--ready-after', readyAfter, '--mode', mode];
+}
+
+/** The test's own overlay, as a user's kustomize patch would do: a shorter --timeout for one hook. */
+function setHookTimeout(objects: KubeObject[], hook: 'postStart' | 'preStop', timeout: string): KubeObject[] {
+  for (const object of objects) {
+    const spec = (object.spec as { template?: { spec: { containers: ContainerSpec[] } } } | undefined)?.template?.spec;
+    for (const container of spec?.containers ?? []) {
+      const command = container.lifecycle?.[hook]?.exec?.command ?? [];
+      const at = command.indexOf('--timeout');
+      if (at >= 0) command[at + 1] = timeout;
+    }
+  }
+  return objects;
+}
+
+async function cluster(t: TestContext) {
+  const cmdb = await startSandboxCmdb({ token: TOKEN_IN_MANIFESTS });
+  const pods: Pod[] = [];
+  t.after(async () => {
+    await Promise.all(pods.map((pod) => pod.cleanup()));
+    await cmdb.close();
+  });
+  const pod = (options: Partial<PodOptions> & Pick<PodOptions, 'name' | 'entrypoint'>) => {
+    const created = new Pod({
+      objects: render('base'),
+      workload: 'Deployment/shop-web',
+      ip: `10.244.${pods.length + 1}.17`,
+      images: { 'shop/web:1.4.2': withAgent, 'cmdb-hook:0.1.0': withAgent },
+      rewrites: [[CMDB_IN_MANIFESTS, cmdb.url]],
+      ...options,
+    });
+    pods.push(created);
+    return created;
+  };
+  return { cmdb, pod };
+}
+
+const recordOf = (cmdb: SandboxCmdb, pod: Pod) => cmdb.records.get(`${pod.facts.uid}_app`);
+const readyAt = (pod: Pod) => (JSON.parse(pod.logs('app').split('\n').find((line) => line.includes('"event":"ready"')) ?? '{}') as { at?: number }).at;
+const writesOf = (cmdb: SandboxCmdb, pod: Pod) => cmdb.writes().filter((write) => write.path.includes(pod.facts.uid));
+
+test('1. rollout of two replicas: each registered only after its app is ready, Running after that; both removed on scale-down', async (t) => {
+  const { cmdb, pod } = await cluster(t);
+  const pods = [pod({ name: 'shop-web-6f9c8d7b5-x2x5q', entrypoint: app('1s') }), pod({ name: 'shop-web-6f9c8d7b5-k8wzt', entrypoint: app('2s') })];
+  await Promise.all(pods.map((replica) => replica.start()));
+  for (const replica of pods) {
+    const record = recordOf(cmdb, replica);
+    assert.ok(record, `${replica.facts.name} registered`);
+    assert.equal(record.state, 'ready');
+    assert.deepEqual(record.pod, { name: replica.facts.name, uid: replica.facts.uid, ip: replica.facts.ips[0], ips: replica.facts.ips });
+    assert.deepEqual(record.fields, { owner: 'team payments, EU', 'cost-center': '4711' }, 'CMDB_HOOK_FIELD from the ConfigMap');
+    assert.equal(record.labels && (record.labels as Record<string, string>)['app.kubernetes.io/name'], 'shop-web', 'labels from the downwardAPI volume');
+    const [put] = writesOf(cmdb, replica);
+    assert.equal(put?.authorization, `Bearer ${TOKEN_IN_MANIFESTS}`, 'the token from the mounted Secret');
+    assert.ok(put.wallAt >= readyAt(replica)!, 'the PUT came after the app was ready');
+    assert.ok(replica.at('running')! >= put.at, 'Running only after the hook returned');
+    assert.match(replica.logs('app'), /registered as .*_app/, 'hook logs reach `kubectl logs` through /proc/1/fd/1');
+  }
+  await Promise.all(pods.map((replica) => replica.terminate()));
+  assert.equal(cmdb.records.size, 0);
+  for (const replica of pods) {
+    const deleted = writesOf(cmdb, replica).find((write) => write.method === 'DELETE');
+    assert.ok(deleted && deleted.at <= replica.at('SIGTERM')!, 'deregistered before SIGTERM');
+    assert.ok(replica.at('preStop:exited')! <= replica.at('SIGTERM')!);
+  }
+});
+
+test('2. an app that never becomes ready: the container still reaches Running when the deadline passes; nothing registered', async (t) => {
+  const { cmdb, pod } = await cluster(t);
+  const replica = pod({ name: 'shop-web-6f9c8d7b5-nvrrd', entrypoint: app('0s', 'never'), objects: setHookTimeout(render('base'), 'postStart', '3s') });
+  await replica.start();
+  const running = replica.at('running')! - replica.at('started')!;
+  assert.ok(running >= 3000 && running < 4500, `Running after ${Math.round(running)}ms`);
+  assert.equal(replica.events.find((event) => event.type === 'postStart:exited')?.detail, '0');
+  assert.equal(cmdb.requests.length, 0);
+  assert.match(replica.logs('app'), /the app was not ready at http:\/\/127\.0\.0\.1:\d+\/healthz within 3s/);
+});
+
+test('3. the CMDB down during postStart: the container reaches Running (the hook exits 0) and the error is logged', async (t) => {
+  const { pod } = await cluster(t);
+  const replica = pod({
+    name: 'shop-web-6f9c8d7b5-dwn01',
+    entrypoint: app('0s'),
+    objects: setHookTimeout(render('base'), 'postStart', '3s'),
+    rewrites: [[CMDB_IN_MANIFESTS, 'http://127.0.0.1:1/records']],
+  });
+  await replica.start();
+  assert.ok(replica.at('running'));
+  assert.equal(replica.events.find((event) => event.type === 'postStart:exited')?.detail, '0');
+  assert.match(replica.logs('app'), /"level":50.*ECONNREFUSED/, 'the error is in `kubectl logs`');
+});
+
+test('4. the CMDB blackholed during preStop: preStop ends inside the grace period, SIGTERM follows on time', async (t) => {
+  const { cmdb, pod } = await cluster(t);
+  const replica = pod({ name: 'shop-web-6f9c8d7b5-bh001', entrypoint: app('0s') });
+  await replica.start();
+  assert.ok(recordOf(cmdb, replica));
+  cmdb.injectFault({ hang: true, times: 1000 });
+  await replica.terminate();
+  const killing = replica.at('killing')!;
+  const preStop = replica.at('preStop:exited')! - killing;
+  const sigterm = replica.at('SIGTERM')! - killing;
+  assert.ok(preStop <= 11_000, `preStop took ${Math.round(preStop)}ms (deregister --timeout 10s)`);
+  assert.ok(sigterm - preStop < 200, `SIGTERM ${Math.round(sigterm - preStop)}ms after preStop`);
+  assert.ok(sigterm < replica.graceMs, 'SIGTERM well inside terminationGracePeriodSeconds');
+  assert.equal(replica.at('SIGKILL'), undefined, 'the app shut down on SIGTERM, no SIGKILL');
+});
+
+test('5. a liveness restart: preStop then postStart in the same pod (same UID); the record ends present and current', async (t) => {
+  const { cmdb, pod } = await cluster(t);
+  const replica = pod({ name: 'shop-web-6f9c8d7b5-lvns1', entrypoint: app('500ms') });
+  await replica.start();
+  const first = recordOf(cmdb, replica)!;
+  await replica.restartContainer('app');
+  const second = recordOf(cmdb, replica);
+  assert.ok(second, 'registered again after the restart');
+  assert.equal(second.id, first.id, 'same pod UID and container: same id');
+  assert.ok(Date.parse(String(second.observedAt)) > Date.parse(String(first.observedAt)), 'the record is current');
+  assert.deepEqual(writesOf(cmdb, replica).map((write) => write.method), ['PUT', 'DELETE', 'PUT']);
+});
+
+test('6. StatefulSet: web-0\'s new incarnation registers before the old one\'s preStop runs late; the new record survives', async (t) => {
+  const { cmdb, pod } = await cluster(t);
+  const objects = render('variants/statefulset');
+  const old = pod({ name: 'web-0', objects, workload: 'StatefulSet/web', ip: '10.244.7.7', entrypoint: app('0s') });
+  await old.start();
+  const next = pod({ name: 'web-0', objects, workload: 'StatefulSet/web', ip: '10.244.7.7', uid: randomUUID(), entrypoint: app('0s') });
+  await next.start();
+  assert.equal(cmdb.records.size, 2, 'same name and IP, two incarnations');
+  await old.terminate();
+  assert.deepEqual([...cmdb.records.keys()], [`${next.facts.uid}_app`]);
+  assert.equal(recordOf(cmdb, next)?.state, 'ready');
+});
+
+test('7. a crash with no preStop: the record stays (a known gap that a CMDB-side reaper closes)', async (t) => {
+  const { cmdb, pod } = await cluster(t);
+  const replica = pod({ name: 'shop-web-6f9c8d7b5-oom01', entrypoint: app('0s') });
+  await replica.start();
+  await replica.crash('app');
+  assert.equal(replica.at('preStop:started'), undefined);
+  assert.ok(recordOf(cmdb, replica), 'the record is still there');
+  assert.deepEqual(writesOf(cmdb, replica).map((write) => write.method), ['PUT']);
+});
+
+test('8. the hook delivered twice for one container start: still one record', async (t) => {
+  const { cmdb, pod } = await cluster(t);
+  const replica = pod({ name: 'shop-web-6f9c8d7b5-twice', entrypoint: app('0s') });
+  await replica.start();
+  const again = await replica.runHook('app', 'postStart');
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(cmdb.records.size, 1);
+  const puts = writesOf(cmdb, replica);
+  assert.deepEqual(puts.map((write) => `${write.method} ${write.path}`), [`PUT /records/${replica.facts.uid}_app`, `PUT /records/${replica.facts.uid}_app`]);
+});
+
+test('injection variant: an app image without the agent; the init container installs it into the emptyDir the hooks call', async (t) => {
+  const { cmdb, pod } = await cluster(t);
+  const replica = pod({
+    name: 'shop-web-5b7f9c6d4-injct',
+    objects: render('variants/inject'),
+    images: { 'shop/web:1.4.2': withoutAgent, 'cmdb-hook:0.1.0': withAgent },
+    entrypoint: app('500ms'),
+  });
+  await replica.start();
+  assert.equal(replica.events.find((event) => event.type === 'init:exited')?.detail, '0');
+  assert.ok(recordOf(cmdb, replica), 'registered through the injected binary');
+  await replica.terminate();
+  assert.equal(cmdb.records.size, 0);
+});

@@ -1,0 +1,307 @@
+/**
+ * One pod, run the way the kubelet runs it, from the rendered manifests (no cluster needed):
+ * - volumes: downwardAPI files in the kubelet's format, Secret and ConfigMap files, emptyDirs;
+ * - init containers run in order, each to completion;
+ * - each container: its process (a stand-in for the image's entrypoint) starts, the postStart command is exec'd
+ *   concurrently (argv as written, resolved env, no shell), and the container counts as Running only when the hook
+ *   returns; a failing hook kills the container (FailedPostStartHook);
+ * - termination (kuberuntime killContainer): preStop may use the whole grace period, SIGTERM follows at once, the
+ *   rest of the grace period (at least 2 s, minimumGracePeriodInSeconds) is left before SIGKILL.
+ * What differs from a node, and is mapped instead: paths in the manifests point into a temporary root per pod
+ * (mounts -> volume folders, other absolute paths -> the image's folder, /proc/1/fd/1 -> the container's log, which
+ * is what `kubectl logs` shows), and each containerPort gets a free loopback port (rewritten in env and args).
+ * Only paths written in the manifests are mapped: a default compiled into the agent (e.g. /etc/podinfo) would be
+ * read on this machine, so the manifests name such paths explicitly.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { configMapData, fieldValue, resolveEnv, secretData, type ContainerSpec, type PodFacts } from './environment.ts';
+import { formatGoQuotedMap } from './go-format.ts';
+import type { KubeObject } from './render.ts';
+
+export interface PodOptions {
+  objects: KubeObject[];
+  /** The workload whose pod template to run, e.g. `Deployment/shop-web`. */
+  workload: string;
+  name: string;
+  uid?: string;
+  ip: string;
+  /** Folder holding each image's files, by image name. */
+  images: Record<string, string>;
+  /** argv of the process standing in for a container's entrypoint; `ports` maps containerPort -> loopback port. */
+  entrypoint: (container: ContainerSpec, ports: Record<number, number>) => string[];
+  /** The stand-in network: text replaced in env values and hook args, e.g. the CMDB's URL -> the sandbox's. */
+  rewrites?: [string, string][];
+}
+
+export interface PodEvent {
+  at: number;
+  container: string;
+  type: string;
+  detail?: string;
+}
+
+interface ContainerState {
+  spec: ContainerSpec;
+  process?: ChildProcess;
+  exited?: Promise<void>;
+  hooks: Set<ChildProcess>;
+  restarts: number;
+}
+
+interface PodSpec {
+  containers: ContainerSpec[];
+  initContainers?: ContainerSpec[];
+  volumes?: Volume[];
+  terminationGracePeriodSeconds?: number;
+}
+
+interface Volume {
+  name: string;
+  emptyDir?: object;
+  downwardAPI?: { items: { path: string; fieldRef: { fieldPath: string } }[] };
+  secret?: { secretName: string; items?: { key: string; path: string }[] };
+  configMap?: { name: string; items?: { key: string; path: string }[] };
+}
+
+// The image's PATH: the pinned Node first, so a bundled agent's `#!/usr/bin/env node` finds it.
+const IMAGE_PATH = `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`;
+const MINIMUM_GRACE_MS = 2000;
+
+export class Pod {
+  readonly facts: PodFacts;
+  readonly events: PodEvent[] = [];
+  readonly spec: PodSpec;
+  private readonly root = mkdtempSync(join(tmpdir(), 'cmdb-hook-pod-'));
+  private readonly containers = new Map<string, ContainerState>();
+  private ports: Record<number, number> = {};
+  private readonly options: PodOptions;
+
+  constructor(options: PodOptions) {
+    this.options = options;
+    const workload = options.objects.find((object) => `${object.kind}/${object.metadata.name}` === options.workload);
+    if (!workload) throw new Error(`no ${options.workload} in the rendered manifests`);
+    const template = (workload.spec as { template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec } }).template;
+    this.spec = template.spec;
+    this.facts = {
+      name: options.name,
+      namespace: 'shop',
+      uid: options.uid ?? randomUUID(),
+      ips: [options.ip],
+      nodeName: 'node-a',
+      hostIps: ['192.0.2.10'],
+      serviceAccountName: 'default',
+      labels: template.metadata?.labels ?? {},
+      annotations: template.metadata?.annotations ?? {},
+    };
+  }
+
+  get graceMs(): number {
+    return (this.spec.terminationGracePeriodSeconds ?? 30) * 1000;
+  }
+
+  /** Volumes, init containers, then each container with its postStart; resolves when all are Running (or failed). */
+  async start(): Promise<void> {
+    this.ports = await allocatePorts(this.spec.containers);
+    for (const volume of this.spec.volumes ?? []) this.materialize(volume);
+    for (const init of this.spec.initContainers ?? []) {
+      const result = await this.exec(init, init.command ?? [], 'init');
+      if (result.code !== 0) throw new Error(`init container ${init.name} failed (${result.code}): ${result.stderr}`);
+    }
+    for (const spec of this.spec.containers) await this.startContainer(spec.name, spec);
+  }
+
+  async startContainer(name: string, spec = this.state(name).spec): Promise<void> {
+    const state = this.containers.get(name) ?? { spec, hooks: new Set<ChildProcess>(), restarts: -1 };
+    state.restarts++;
+    this.containers.set(name, state);
+    const log = openSync(this.logFile(name), 'a');
+    const [file = '', ...args] = this.options.entrypoint(spec, this.ports);
+    const process = spawn(file, args, { env: this.env(spec), stdio: ['ignore', log, log], cwd: this.imageRoot(spec) });
+    closeSync(log);
+    state.process = process;
+    state.exited = new Promise((resolve) => process.once('exit', (code, signal) => resolve(this.record(name, 'exited', `${code ?? signal}`))));
+    this.record(name, 'started', `restart ${state.restarts}`);
+    const postStart = spec.lifecycle?.postStart?.exec?.command;
+    if (!postStart) return this.record(name, 'running');
+    const result = await this.exec(spec, postStart, 'postStart');
+    if (result.code === 0) return this.record(name, 'running');
+    this.record(name, 'FailedPostStartHook', result.stderr.trimEnd().split('\n').at(-1));
+    await this.killContainer(name, 'FailedPostStartHook');
+  }
+
+  /** Runs a container's hook once more, as an at-least-once delivery would. */
+  runHook(name: string, hook: 'postStart' | 'preStop'): Promise<ExecResult> {
+    const spec = this.state(name).spec;
+    return this.exec(spec, spec.lifecycle?.[hook]?.exec?.command ?? [], hook);
+  }
+
+  /** Scale-down, rollout or delete: every container is killed with its preStop, under the grace period. */
+  async terminate(): Promise<void> {
+    await Promise.all([...this.containers.keys()].map((name) => this.killContainer(name, 'Killing')));
+  }
+
+  /** A liveness-probe restart: the kubelet kills the container (preStop included) and starts it again. */
+  async restartContainer(name: string): Promise<void> {
+    await this.killContainer(name, 'Unhealthy');
+    await this.startContainer(name);
+  }
+
+  /** A crash or an OOM kill: the process dies; no preStop runs (kubernetes #93818). */
+  async crash(name: string): Promise<void> {
+    const state = this.state(name);
+    this.record(name, 'crashed');
+    state.process?.kill('SIGKILL');
+    await state.exited;
+  }
+
+  /** What `kubectl logs` would show for the container: its stdout/stderr, and hook lines sent to /proc/1/fd/1. */
+  logs(name: string): string {
+    return readFileSync(this.logFile(name), 'utf8');
+  }
+
+  at(type: string, container?: string): number | undefined {
+    return this.events.find((event) => event.type === type && (!container || event.container === container))?.at;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const state of this.containers.values()) {
+      for (const hook of state.hooks) hook.kill('SIGKILL');
+      state.process?.kill('SIGKILL');
+      await state.exited;
+    }
+    rmSync(this.root, { recursive: true, force: true });
+  }
+
+  private async killContainer(name: string, reason: string): Promise<void> {
+    const state = this.state(name);
+    const started = performance.now();
+    this.record(name, 'killing', reason);
+    const preStop = state.spec.lifecycle?.preStop?.exec?.command;
+    if (preStop) {
+      // executePreStopHook waits for the hook or the grace period, whichever comes first.
+      const hook = this.exec(state.spec, preStop, 'preStop');
+      await Promise.race([hook, sleep(this.graceMs)]);
+    }
+    const left = Math.max(this.graceMs - (performance.now() - started), MINIMUM_GRACE_MS);
+    this.record(name, 'SIGTERM');
+    state.process?.kill('SIGTERM');
+    const exitedInTime = await Promise.race([state.exited?.then(() => true), sleep(left).then(() => false)]);
+    if (!exitedInTime) {
+      this.record(name, 'SIGKILL');
+      state.process?.kill('SIGKILL');
+      await state.exited;
+    }
+    // Whatever still runs in the container (a hook past the grace period) goes with it.
+    for (const hook of state.hooks) hook.kill('SIGKILL');
+  }
+
+  private exec(spec: ContainerSpec, command: string[], what: string): Promise<ExecResult> {
+    const [file = '', ...args] = command.map((arg) => this.mapValue(spec, arg));
+    const child = spawn(file, args, { env: this.env(spec), stdio: ['ignore', 'pipe', 'pipe'], shell: false, cwd: this.imageRoot(spec) });
+    const state = this.containers.get(spec.name);
+    state?.hooks.add(child);
+    this.record(spec.name, `${what}:started`);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    return new Promise((resolve) => {
+      // A command that cannot start (no such file in the image) fails the hook like the runtime's exec would.
+      child.on('error', (error) => (stderr += `${error.message}\n`));
+      child.on('close', (code, signal) => {
+        state?.hooks.delete(child);
+        this.record(spec.name, `${what}:exited`, String(code ?? signal));
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  /** The container's environment: resolved from the manifests, mapped onto this machine, plus what the runtime adds. */
+  private env(spec: ContainerSpec): Record<string, string> {
+    const resolved = resolveEnv(spec, this.facts, this.options.objects);
+    const mapped = Object.fromEntries(Object.entries(resolved).map(([key, value]) => [key, this.mapValue(spec, value)]));
+    return { PATH: IMAGE_PATH, HOSTNAME: this.facts.name, ...mapped };
+  }
+
+  private mapValue(spec: ContainerSpec, value: string): string {
+    const ports = Object.entries(this.ports).flatMap(([from, to]): [string, string][] => [[`127.0.0.1:${from}`, `127.0.0.1:${to}`], [`localhost:${from}`, `localhost:${to}`]]);
+    const rewritten = [...(this.options.rewrites ?? []), ...ports].reduce((text, [from, to]) => text.replaceAll(from, to), value);
+    if (!rewritten.startsWith('/')) return rewritten;
+    if (/^\/proc\/1\/fd\/[12]$/.test(rewritten)) return this.logFile(spec.name);
+    const mount = (spec.volumeMounts ?? [])
+      .filter((entry) => rewritten === entry.mountPath || rewritten.startsWith(`${entry.mountPath}/`))
+      .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
+    if (mount) return join(this.root, 'volumes', mount.name, rewritten.slice(mount.mountPath.length));
+    return join(this.imageRoot(spec), rewritten);
+  }
+
+  private materialize(volume: Volume): void {
+    const dir = join(this.root, 'volumes', volume.name);
+    mkdirSync(dir, { recursive: true });
+    const write = (path: string, text: string) => {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    };
+    if (volume.downwardAPI) {
+      for (const item of volume.downwardAPI.items) {
+        const path = item.fieldRef.fieldPath;
+        write(item.path, path === 'metadata.labels' ? formatGoQuotedMap(this.facts.labels) : path === 'metadata.annotations' ? formatGoQuotedMap(this.facts.annotations) : fieldValue(path, this.facts));
+      }
+    }
+    const source = volume.secret ? secretData(this.options.objects, volume.secret.secretName) : volume.configMap ? configMapData(this.options.objects, volume.configMap.name) : undefined;
+    const items = volume.secret?.items ?? volume.configMap?.items;
+    for (const [key, value] of Object.entries(source ?? {})) {
+      const item = items ? items.find((entry) => entry.key === key) : { key, path: key };
+      if (item) write(item.path, value);
+    }
+  }
+
+  private imageRoot(spec: ContainerSpec): string {
+    const root = this.options.images[spec.image];
+    if (!root) throw new Error(`no folder for image ${spec.image}`);
+    return root;
+  }
+
+  private logFile(name: string): string {
+    return join(this.root, `${name}.log`);
+  }
+
+  private state(name: string): ContainerState {
+    const state = this.containers.get(name);
+    if (!state) throw new Error(`no container ${name} started`);
+    return state;
+  }
+
+  private record(container: string, type: string, detail?: string): void {
+    this.events.push({ at: performance.now(), container, type, ...(detail === undefined ? {} : { detail }) });
+  }
+}
+
+export interface ExecResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A free loopback port for each containerPort: every pod has its own network namespace on a node; here they share one. */
+async function allocatePorts(containers: ContainerSpec[]): Promise<Record<number, number>> {
+  const ports: Record<number, number> = {};
+  for (const port of containers.flatMap((container) => container.ports ?? [])) {
+    ports[port.containerPort] = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = server.address() as net.AddressInfo;
+        server.close(() => resolve(free));
+      });
+    });
+  }
+  return ports;
+}
