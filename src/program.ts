@@ -1,5 +1,6 @@
-import { isSea } from 'node:sea';
+import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { isSea } from 'node:sea';
 
 /**
  * How to start this same program again, and where its files are: the single executable alone, or the pinned Node
@@ -15,6 +16,7 @@ export interface Program {
 }
 
 export function currentProgram(): Program {
-  const file = isSea() ? process.execPath : (process.argv[1] ?? process.execPath);
+  // Through a symlink (e.g. /usr/local/bin/cmdb-hook), hooks/ and lib/ are beside the real file, not the link.
+  const file = realpathSync(isSea() ? process.execPath : (process.argv[1] ?? process.execPath));
   return { command: isSea() ? [process.execPath] : [process.execPath, file], file, dir: dirname(file) };
 }

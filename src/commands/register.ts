@@ -9,6 +9,6 @@ export const registerCommand: CommandModule = {
   prepare(argv, env) {
     const config = buildConfig('register', argv, env);
     const background = config.background && !config.dryRun;
-    return { settings: config, run: async (context) => (background ? startInBackground(config, context) : register(config, context)) };
+    return { settings: config, run: (context) => (background ? startInBackground(config, context) : register(config, context)) };
   },
 };

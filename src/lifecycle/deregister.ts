@@ -5,6 +5,7 @@ import { readPodIdentity } from '../pod/identity.ts';
 import { buildRecord } from '../pod/record.ts';
 import { sleepWithin } from '../retry/deadline.ts';
 import { withRetry } from '../retry/with-retry.ts';
+import { stopBackgroundRegister } from './background.ts';
 import { introducePod, type Outcome, type RunContext } from './context.ts';
 
 /**
@@ -26,6 +27,7 @@ export async function deregister(config: Config, context: RunContext): Promise<O
     return { summary: `dry run: printed the ${retire ? 'PUT' : 'DELETE'} it would send; nothing sent` };
   }
 
+  stopBackgroundRegister(record.id, context);
   try {
     context.phase = 'cmdb';
     const result = await withRetry((attempt) => backend[operation](record, attempt), {

@@ -1,5 +1,7 @@
-import { createHash } from 'node:crypto';
-import { chmod, copyFile, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { chmod, copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { dirname, join } from 'node:path';
 import { ConfigError } from '../errors.ts';
 import { currentProgram } from '../program.ts';
@@ -37,7 +39,8 @@ export async function install(targetDir: string, context: RunContext): Promise<O
 }
 
 async function copyAtomically(from: string, to: string): Promise<void> {
-  const temporary = `${to}.tmp-${process.pid}`;
+  // Not the pid alone: in an init container it is always 1, and two installers may share a volume.
+  const temporary = `${to}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   try {
     await ensureDir(dirname(to));
     await copyFile(from, temporary);
@@ -75,6 +78,9 @@ async function sameContent(a: string, b: string): Promise<boolean> {
   return x === y;
 }
 
+/** Streamed: the single executable is over 100 MB, and init containers run under memory limits. */
 async function digest(path: string): Promise<string> {
-  return createHash('sha256').update(await readFile(path)).digest('hex');
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), hash);
+  return hash.digest('hex');
 }

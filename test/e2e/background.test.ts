@@ -2,7 +2,7 @@
 // returns. The hook must return at once with its stdout/stderr pipes closed (a child holding them would keep the
 // kubelet waiting, kubernetes #72089), and the detached child must register once the app is ready.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,8 +24,10 @@ function sessionOf(pid: number): number {
 
 test('--background returns at once with its pipes closed; the detached child registers after readiness', async (t) => {
   const { cmdb, app, env, flags } = await scene(t, { app: { readyAfterMs: 1500 } });
-  const logFile = join(mkdtempSync(join(tmpdir(), 'cmdb-hook-bg-')), 'hook.log');
-  const run = await runHook(['register', ...flags, '--background', '--ready-url', app!.readyUrl, '--ready-interval', '100ms', '--log-file', logFile], { env });
+  const dir = mkdtempSync(join(tmpdir(), 'cmdb-hook-bg-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const logFile = join(dir, 'hook.log');
+  const run = await runHook(['register', ...flags, '--background', '--ready-url', app!.readyUrl, '--ready-interval', '100ms', '--log-file', logFile, '--timeout', '20s'], { env });
   assert.equal(run.code, 0, run.stderr);
   // runHook resolves on 'close', which waits for every holder of the stdout/stderr pipes to let go.
   assert.ok(run.durationMs < 1000, `the hook and its pipes closed after ${Math.round(run.durationMs)}ms`);
@@ -44,12 +46,40 @@ test('--background returns at once with its pipes closed; the detached child reg
 
 test('CMDB_HOOK_BACKGROUND=true from a ConfigMap: one background child, one registration (no re-spawning)', async (t) => {
   const { cmdb, env, flags } = await scene(t);
-  const run = await runHook(['register', ...flags], { env: { ...env, CMDB_HOOK_BACKGROUND: 'true' } });
+  const run = await runHook(['register', ...flags, '--timeout', '20s'], { env: { ...env, CMDB_HOOK_BACKGROUND: 'true' } });
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.summary, /background process \d+ .*no --log-file/);
   await waitForRecords(cmdb, 1, 10_000);
   await sleep(1000);
   assert.equal(cmdb.writes().length, 1, 'exactly one PUT');
+});
+
+test('--background still checks the configuration first: a config error exits 2 from the hook itself', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  const { POD_UID: _uid, ...withoutUid } = env;
+  const run = await runHook(['register', ...flags, '--background'], { env: withoutUid });
+  assert.equal(run.code, 2);
+  assert.match(run.summary, /POD_UID is not set/);
+  const badToken = await runHook(['register', ...flags, '--background', '--cmdb-token-file', '/nonexistent/token'], { env });
+  assert.equal(badToken.code, 2);
+  assert.match(badToken.summary, /--cmdb-token-file .* cannot be read/);
+  assert.equal(cmdb.requests.length, 0);
+});
+
+test('deregister stops a background register that is still waiting, so no PUT lands after the DELETE', async (t) => {
+  const { cmdb, app, env, flags } = await scene(t, { app: { mode: 'never' } });
+  const run = await runHook(['register', ...flags, '--background', '--ready-url', app!.readyUrl, '--ready-interval', '100ms', '--timeout', '20s'], { env });
+  assert.equal(run.code, 0, run.stderr);
+  const pid = Number(/background process (\d+)/.exec(run.summary)?.[1]);
+  assert.ok(existsSync(`/proc/${pid}`), 'the background register is waiting');
+  const stopped = await runHook(['deregister', ...flags], { env });
+  assert.equal(stopped.code, 0, stopped.stderr);
+  assert.ok(stopped.logs.some((line) => line.msg === 'stopped the background register that was still waiting' && line.pid === pid));
+  const until = performance.now() + 3000;
+  while (existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ') && performance.now() < until) await sleep(50);
+  app!.setReady(true);
+  await sleep(500);
+  assert.deepEqual(cmdb.writes().map((write) => write.method), ['DELETE'], 'the stopped register never PUT');
 });
 
 test('--background with --dry-run stays in the foreground and prints the request', async (t) => {

@@ -2,10 +2,10 @@
 // hooks/ scripts that images carry next to the binary, run exec'd directly, under dash and under busybox sh.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { runHook, runProcess } from '../support/run-hook.ts';
 import { scene } from '../support/scene.ts';
 
@@ -13,8 +13,14 @@ const bundle = new URL('../../dist/cmdb-hook.mjs', import.meta.url).pathname;
 // An image with Node carries it on PATH; the installed bundle finds it through its `#!/usr/bin/env node` line.
 const PATH = `${dirname(process.execPath)}:/usr/bin:/bin`;
 
-test('install copies the program and its hooks into a new folder, then is idempotent', async () => {
-  const target = join(mkdtempSync(join(tmpdir(), 'cmdb-hook-install-')), 'opt', 'cmdb-hook');
+function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cmdb-hook-install-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('install copies the program and its hooks into a new folder, then is idempotent', async (t) => {
+  const target = join(tempDir(t), 'opt', 'cmdb-hook');
   const first = await runHook(['install', target]);
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.summary, /installed into .*: 3 file\(s\) written, 0 already up to date/);
@@ -32,8 +38,8 @@ test('install copies the program and its hooks into a new folder, then is idempo
   assert.equal(installed.stdout.trim(), '0.1.0');
 });
 
-test('install replaces a stale copy atomically (by rename) and leaves no temporary files', async () => {
-  const target = mkdtempSync(join(tmpdir(), 'cmdb-hook-install-'));
+test('install replaces a stale copy atomically (by rename) and leaves no temporary files', async (t) => {
+  const target = tempDir(t);
   writeFileSync(join(target, 'cmdb-hook'), '#!/bin/sh\necho old version\n', { mode: 0o755 });
   const before = statSync(join(target, 'cmdb-hook')).ino;
   const run = await runHook(['install', target]);
@@ -45,8 +51,8 @@ test('install replaces a stale copy atomically (by rename) and leaves no tempora
   assert.equal(installed.stdout.trim(), '0.1.0');
 });
 
-test('install into a place that cannot hold it: exit 2, one line, at once', async () => {
-  const file = join(mkdtempSync(join(tmpdir(), 'cmdb-hook-install-')), 'a-file');
+test('install into a place that cannot hold it: exit 2, one line, at once', async (t) => {
+  const file = join(tempDir(t), 'a-file');
   writeFileSync(file, '');
   for (const target of [join(file, 'sub'), '/proc/no-such-dir/cmdb-hook']) {
     const run = await runHook(['install', target], { killAfterMs: 10_000 });
@@ -73,7 +79,7 @@ const SHELLS: [string, string[]][] = [
 
 for (const [name, shell] of SHELLS) {
   test(`hooks/post-start and hooks/pre-stop under ${name}: arguments pass through intact, exit codes come back`, async (t) => {
-    const target = mkdtempSync(join(tmpdir(), 'cmdb-hook-scripts-'));
+    const target = tempDir(t);
     assert.equal((await runHook(['install', target])).code, 0);
     const { cmdb, env, flags } = await scene(t);
     const withPath = { ...env, PATH };

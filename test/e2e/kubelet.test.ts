@@ -3,10 +3,10 @@
 // postStart returns; preStop, then SIGTERM, inside the grace period).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import type { ContainerSpec } from '../support/kubelet/environment.ts';
 import { Pod, type PodOptions } from '../support/kubelet/pod.ts';
 import { render, type KubeObject } from '../support/kubelet/render.ts';
@@ -26,10 +26,20 @@ async function agentImage(): Promise<string> {
 }
 const withAgent = await agentImage();
 const withoutAgent = mkdtempSync(join(tmpdir(), 'cmdb-hook-image-bare-'));
+after(() => [withAgent, withoutAgent].forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 /** The stand-in for the app image's entrypoint: the demo app on the loopback port the pod got for 8080. */
-function app(readyAfter: string, mode = 'normal') {
-  return (_container: ContainerSpec, ports: Record<number, number>) => [process.execPath, DEMO_APP, '--port', String(ports[8080]), '--ready-after', readyAfter, '--mode', mode];
+function app(readyAfter: string, mode = 'normal', ...extra: string[]) {
+  return (_container: ContainerSpec, ports: Record<number, number>) => [process.execPath, DEMO_APP, '--port', String(ports[8080]), '--ready-after', readyAfter, '--mode', mode, ...extra];
+}
+
+/** The test's own overlay: a different terminationGracePeriodSeconds. */
+function setGracePeriod(objects: KubeObject[], seconds: number): KubeObject[] {
+  for (const object of objects) {
+    const spec = (object.spec as { template?: { spec: { terminationGracePeriodSeconds?: number } } } | undefined)?.template?.spec;
+    if (spec) spec.terminationGracePeriodSeconds = seconds;
+  }
+  return objects;
 }
 
 /** The test's own overlay, as a user's kustomize patch would do: a shorter --timeout for one hook. */
@@ -57,7 +67,8 @@ async function cluster(t: TestContext) {
       objects: render('base'),
       workload: 'Deployment/shop-web',
       ip: `10.244.${pods.length + 1}.17`,
-      images: { 'shop/web:1.4.2': withAgent, 'cmdb-hook:0.1.0': withAgent },
+      // This app image carries the agent and Node 26 (which the bundled agent needs; the single executable does not).
+      images: { 'shop/web:1.4.2': { root: withAgent, node: true }, 'cmdb-hook:0.1.0': { root: withAgent, node: true } },
       rewrites: [[CMDB_IN_MANIFESTS, cmdb.url]],
       ...options,
     });
@@ -138,6 +149,22 @@ test('4. the CMDB blackholed during preStop: preStop ends inside the grace perio
   assert.equal(replica.at('SIGKILL'), undefined, 'the app shut down on SIGTERM, no SIGKILL');
 });
 
+test('4b. a preStop that outlasts the grace period, and an app that ignores SIGTERM: SIGTERM at the grace end, SIGKILL 2 s later', async (t) => {
+  const { cmdb, pod } = await cluster(t);
+  const objects = setGracePeriod(render('base'), 5);
+  const replica = pod({ name: 'shop-web-6f9c8d7b5-stuck', objects, entrypoint: app('0s', 'normal', '--ignore-sigterm') });
+  await replica.start();
+  cmdb.injectFault({ hang: true, times: 1000 });
+  await replica.terminate();
+  const killing = replica.at('killing')!;
+  const sigterm = replica.at('SIGTERM')! - killing;
+  const sigkill = replica.at('SIGKILL')! - killing;
+  assert.ok(sigterm >= 5000 && sigterm < 5500, `SIGTERM at ${Math.round(sigterm)}ms: the kubelet stops waiting for preStop at the grace end`);
+  assert.ok(sigkill - sigterm >= 2000 && sigkill - sigterm < 2500, `SIGKILL ${Math.round(sigkill - sigterm)}ms after SIGTERM (minimumGracePeriodInSeconds)`);
+  assert.equal(replica.events.find((event) => event.type === 'preStop:exited')?.detail, 'SIGKILL', 'the hook still running went with the container');
+  assert.match(replica.logs('app'), /"event":"SIGTERM"/);
+});
+
 test('5. a liveness restart: preStop then postStart in the same pod (same UID); the record ends present and current', async (t) => {
   const { cmdb, pod } = await cluster(t);
   const replica = pod({ name: 'shop-web-6f9c8d7b5-lvns1', entrypoint: app('500ms') });
@@ -190,7 +217,9 @@ test('injection variant: an app image without the agent; the init container inst
   const replica = pod({
     name: 'shop-web-5b7f9c6d4-injct',
     objects: render('variants/inject'),
-    images: { 'shop/web:1.4.2': withoutAgent, 'cmdb-hook:0.1.0': withAgent },
+    // The app image lacks the agent. With the bundled agent it still needs Node 26 on PATH; the single executable
+    // (issue 4) lifts that.
+    images: { 'shop/web:1.4.2': { root: withoutAgent, node: true }, 'cmdb-hook:0.1.0': { root: withAgent, node: true } },
     entrypoint: app('500ms'),
   });
   await replica.start();

@@ -5,8 +5,9 @@
  * that never ends), `redirect` (302 to /ready on the same host, which answers 200).
  *
  * Run it alone (as the kubelet harness runs it for a container's entrypoint):
- *   node test/support/demo-app.ts [--port 0] [--ready-after 2s] [--mode never]
- * It prints {"event":"ready","at":<epoch ms>} when it turns ready, and exits on SIGTERM.
+ *   node test/support/demo-app.ts [--port 0] [--ready-after 2s] [--mode never] [--ignore-sigterm]
+ * It prints {"event":"ready","at":<epoch ms>} when it turns ready, and exits on SIGTERM (unless told to ignore it,
+ * like an app with a stuck shutdown, which only SIGKILL ends).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -80,7 +81,9 @@ export async function startDemoApp(options: DemoAppOptions = {}): Promise<DemoAp
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { port: { type: 'string', default: '0' }, 'ready-after': { type: 'string', default: '2s' }, mode: { type: 'string', default: 'normal' } } });
+  const { values } = parseArgs({
+    options: { port: { type: 'string', default: '0' }, 'ready-after': { type: 'string', default: '2s' }, mode: { type: 'string', default: 'normal' }, 'ignore-sigterm': { type: 'boolean', default: false } },
+  });
   const readyAfterMs = parseDuration(values['ready-after']);
   if (readyAfterMs === undefined) throw new Error(`--ready-after ${values['ready-after']}: write it like 500ms or 2s`);
   const onReady = () => console.log(JSON.stringify({ event: 'ready', at: Date.now() }));
@@ -88,6 +91,6 @@ if (import.meta.main) {
   console.log(JSON.stringify({ event: 'listening', readyUrl: app.readyUrl, mode: values.mode, readyAfterMs }));
   process.on('SIGTERM', () => {
     console.log(JSON.stringify({ event: 'SIGTERM', at: Date.now() }));
-    void app.close().then(() => process.exit(0));
+    if (!values['ignore-sigterm']) void app.close().then(() => process.exit(0));
   });
 }

@@ -15,6 +15,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,12 +31,17 @@ export interface PodOptions {
   name: string;
   uid?: string;
   ip: string;
-  /** Folder holding each image's files, by image name. */
-  images: Record<string, string>;
+  /** Each image's files, by image name, and whether it carries Node 26 (which the bundled agent needs on PATH). */
+  images: Record<string, Image>;
   /** argv of the process standing in for a container's entrypoint; `ports` maps containerPort -> loopback port. */
   entrypoint: (container: ContainerSpec, ports: Record<number, number>) => string[];
   /** The stand-in network: text replaced in env values and hook args, e.g. the CMDB's URL -> the sandbox's. */
   rewrites?: [string, string][];
+}
+
+export interface Image {
+  root: string;
+  node: boolean;
 }
 
 export interface PodEvent {
@@ -68,8 +74,6 @@ interface Volume {
   configMap?: { name: string; items?: { key: string; path: string }[] };
 }
 
-// The image's PATH: the pinned Node first, so a bundled agent's `#!/usr/bin/env node` finds it.
-const IMAGE_PATH = `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`;
 const MINIMUM_GRACE_MS = 2000;
 
 export class Pod {
@@ -87,6 +91,11 @@ export class Pod {
     if (!workload) throw new Error(`no ${options.workload} in the rendered manifests`);
     const template = (workload.spec as { template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec } }).template;
     this.spec = template.spec;
+    // What the controllers and the kubelet add to a real pod's metadata, so the downwardAPI files look like a node's.
+    const added: Record<string, string> =
+      workload.kind === 'StatefulSet'
+        ? { 'apps.kubernetes.io/pod-index': options.name.split('-').at(-1) ?? '0', 'controller-revision-hash': `${workload.metadata.name}-5d8f7c9b6`, 'statefulset.kubernetes.io/pod-name': options.name }
+        : { 'pod-template-hash': '6f9c8d7b5' };
     this.facts = {
       name: options.name,
       namespace: 'shop',
@@ -95,8 +104,8 @@ export class Pod {
       nodeName: 'node-a',
       hostIps: ['192.0.2.10'],
       serviceAccountName: 'default',
-      labels: template.metadata?.labels ?? {},
-      annotations: template.metadata?.annotations ?? {},
+      labels: { ...template.metadata?.labels, ...added },
+      annotations: { ...template.metadata?.annotations, 'kubernetes.io/config.seen': new Date().toISOString(), 'kubernetes.io/config.source': 'api' },
     };
   }
 
@@ -121,7 +130,7 @@ export class Pod {
     this.containers.set(name, state);
     const log = openSync(this.logFile(name), 'a');
     const [file = '', ...args] = this.options.entrypoint(spec, this.ports);
-    const process = spawn(file, args, { env: this.env(spec), stdio: ['ignore', log, log], cwd: this.imageRoot(spec) });
+    const process = spawn(file, args, { env: this.env(spec), stdio: ['ignore', log, log], cwd: this.image(spec).root });
     closeSync(log);
     state.process = process;
     state.exited = new Promise((resolve) => process.once('exit', (code, signal) => resolve(this.record(name, 'exited', `${code ?? signal}`))));
@@ -183,26 +192,26 @@ export class Pod {
     this.record(name, 'killing', reason);
     const preStop = state.spec.lifecycle?.preStop?.exec?.command;
     if (preStop) {
-      // executePreStopHook waits for the hook or the grace period, whichever comes first.
-      const hook = this.exec(state.spec, preStop, 'preStop');
-      await Promise.race([hook, sleep(this.graceMs)]);
+      // executePreStopHook waits for the hook or the grace period, whichever comes first. (The kubelet counts the
+      // time it took in whole seconds, rounding down, so a real node may leave up to 1 s more: this is stricter.)
+      await within(this.exec(state.spec, preStop, 'preStop'), this.graceMs);
     }
     const left = Math.max(this.graceMs - (performance.now() - started), MINIMUM_GRACE_MS);
     this.record(name, 'SIGTERM');
     state.process?.kill('SIGTERM');
-    const exitedInTime = await Promise.race([state.exited?.then(() => true), sleep(left).then(() => false)]);
+    const exitedInTime = (await within(state.exited ?? Promise.resolve(), left)) !== TIMED_OUT;
     if (!exitedInTime) {
       this.record(name, 'SIGKILL');
       state.process?.kill('SIGKILL');
       await state.exited;
     }
     // Whatever still runs in the container (a hook past the grace period) goes with it.
-    for (const hook of state.hooks) hook.kill('SIGKILL');
+    await Promise.all([...state.hooks].map((hook) => (hook.kill('SIGKILL'), once(hook, 'close'))));
   }
 
   private exec(spec: ContainerSpec, command: string[], what: string): Promise<ExecResult> {
     const [file = '', ...args] = command.map((arg) => this.mapValue(spec, arg));
-    const child = spawn(file, args, { env: this.env(spec), stdio: ['ignore', 'pipe', 'pipe'], shell: false, cwd: this.imageRoot(spec) });
+    const child = spawn(file, args, { env: this.env(spec), stdio: ['ignore', 'pipe', 'pipe'], shell: false, cwd: this.image(spec).root });
     const state = this.containers.get(spec.name);
     state?.hooks.add(child);
     this.record(spec.name, `${what}:started`);
@@ -225,7 +234,10 @@ export class Pod {
   private env(spec: ContainerSpec): Record<string, string> {
     const resolved = resolveEnv(spec, this.facts, this.options.objects);
     const mapped = Object.fromEntries(Object.entries(resolved).map(([key, value]) => [key, this.mapValue(spec, value)]));
-    return { PATH: IMAGE_PATH, HOSTNAME: this.facts.name, ...mapped };
+    // An image with Node has the pinned one first on PATH (the bundled agent's `#!/usr/bin/env node` needs it);
+    // one without gets an empty folder, so nothing of this machine's own PATH leaks in.
+    const path = this.image(spec).node ? `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin` : join(this.image(spec).root, 'bin');
+    return { PATH: path, HOSTNAME: this.facts.name, ...mapped };
   }
 
   private mapValue(spec: ContainerSpec, value: string): string {
@@ -237,7 +249,7 @@ export class Pod {
       .filter((entry) => rewritten === entry.mountPath || rewritten.startsWith(`${entry.mountPath}/`))
       .sort((a, b) => b.mountPath.length - a.mountPath.length)[0];
     if (mount) return join(this.root, 'volumes', mount.name, rewritten.slice(mount.mountPath.length));
-    return join(this.imageRoot(spec), rewritten);
+    return join(this.image(spec).root, rewritten);
   }
 
   private materialize(volume: Volume): void {
@@ -261,10 +273,10 @@ export class Pod {
     }
   }
 
-  private imageRoot(spec: ContainerSpec): string {
-    const root = this.options.images[spec.image];
-    if (!root) throw new Error(`no folder for image ${spec.image}`);
-    return root;
+  private image(spec: ContainerSpec): Image {
+    const image = this.options.images[spec.image];
+    if (!image) throw new Error(`no folder for image ${spec.image}`);
+    return image;
   }
 
   private logFile(name: string): string {
@@ -288,8 +300,17 @@ export interface ExecResult {
   stderr: string;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+const TIMED_OUT = Symbol('timed out');
+
+/** The promise's value, or TIMED_OUT after `ms`; the timer is cleared either way, so nothing lingers. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A free loopback port for each containerPort: every pod has its own network namespace on a node; here they share one. */
