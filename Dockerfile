@@ -1,9 +1,34 @@
-# The image arrives with issue 4 (a FROM scratch stage holding /opt/cmdb-hook). Until then this builds the bundle
-# for images that already carry Node 26.
+# cmdb-hook as an image: /opt/cmdb-hook (the single executable, lib/ with its shared libraries and loader, hooks/).
+# Use it as a COPY --from source in base images, or as the init container that runs `cmdb-hook install`.
+#
+#   docker build -t cmdb-hook:0.1.0 .                               # builds dist/ in the build stage
+#   buildah bud --build-arg DIST=local -t cmdb-hook:0.1.0 .         # takes an already built dist/ (no registry)
+#
+# DIST picks where /opt/cmdb-hook comes from; builders skip the stage that is not used.
+ARG DIST=build
+
 FROM node:26-bookworm-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends binutils patchelf git && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
-RUN npm run build
+COPY hooks ./hooks
+RUN npm run build && mkdir -p /out && cp -a dist/cmdb-hook /out/cmdb-hook
+
+FROM scratch AS dist-build
+COPY --from=build /out/cmdb-hook /opt/cmdb-hook
+
+FROM scratch AS dist-local
+COPY dist/cmdb-hook /opt/cmdb-hook
+
+FROM dist-${DIST}
+LABEL org.opencontainers.image.title="cmdb-hook" \
+      org.opencontainers.image.description="Registers a pod in the CMDB from its postStart hook once the app is ready; removes it in preStop." \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.licenses="Apache-2.0"
+# No shell and no other files: the executable carries its own loader and libraries under /opt/cmdb-hook/lib.
+USER 65532:65532
+ENTRYPOINT ["/opt/cmdb-hook/cmdb-hook"]
+CMD ["--version"]

@@ -4,6 +4,7 @@ import type { CommandModule, PreparedRun } from './commands/command.ts';
 import { deregisterCommand } from './commands/deregister.ts';
 import { installCommand } from './commands/install.ts';
 import { registerCommand } from './commands/register.ts';
+import { versionCommand } from './commands/version.ts';
 import type { Argv } from './config.ts';
 import { formatDuration } from './duration.ts';
 import { ConfigError, CmdbUnavailableError, EXIT_CODES, HookError, NotReadyError, exitCodeFor } from './errors.ts';
@@ -13,7 +14,7 @@ import { OPTIONS, defaultOf, envVarOf, optionsOf, settingName, type CommandName 
 import { createDeadline } from './retry/deadline.ts';
 import { AGENT_NAME, VERSION } from './version.ts';
 
-const COMMANDS: readonly CommandModule[] = [registerCommand, deregisterCommand, installCommand];
+const COMMANDS: readonly CommandModule[] = [registerCommand, deregisterCommand, installCommand, versionCommand];
 
 // If something ever ignores the deadline's signal, this still ends the run shortly after it.
 const WATCHDOG_GRACE_MS = 500;
@@ -46,7 +47,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   log.debug({ config: { ...config, ...('tls' in config ? { tls: Object.keys(config.tls as object) } : {}) } }, 'effective config');
 
   const deadline = createDeadline(config.timeoutMs);
-  const print = (value: unknown) => writeSync(1, `${JSON.stringify(value, null, 2)}\n`);
+  const print = (value: unknown) => writeSync(1, `${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
   const context: RunContext = { args, env, log, deadline, phase: 'setup', print };
   const lifecycle = prepared.run(context);
   let watchdog: NodeJS.Timeout | undefined;
@@ -100,7 +101,7 @@ async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: 
     // Only the plain forms: `--field.x` and `--no-strict` would otherwise be accepted and silently mean something.
     .parserConfiguration({ 'camel-case-expansion': false, 'dot-notation': false, 'boolean-negation': false })
     .strict()
-    .demandCommand(1, 'give a command: register, deregister or install')
+    .demandCommand(1, 'give a command: register, deregister, install or version')
     .help()
     .wrap(120)
     .showHelpOnFail(false)

@@ -2,7 +2,7 @@
  * Every flag of every command, in one table: yargs declares them from it, src/config.ts reads their env vars from it,
  * and the README's flag table is checked against it by a test. Names are a public contract: add, never rename.
  */
-export type CommandName = 'register' | 'deregister' | 'install';
+export type CommandName = 'register' | 'deregister' | 'install' | 'version';
 
 export interface OptionSpec {
   readonly flag: string;
@@ -28,7 +28,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'container', type: 'string', commands: BOTH, describe: 'Name of this container (the Downward API has no field for it). Required.' },
   { flag: 'app', type: 'string', commands: BOTH, describe: 'Application system name. Default: label app.kubernetes.io/name, then label app.' },
   { flag: 'field', type: 'array', commands: BOTH, describe: 'Extra record field key=value; repeat the flag. Env var: one key=value per line.' },
-  { flag: 'timeout', type: 'string', commands: ALL, default: { register: '300s', deregister: '10s', install: '60s' }, describe: 'One deadline for the whole run.' },
+  { flag: 'timeout', type: 'string', commands: ALL, default: { register: '300s', deregister: '10s', install: '60s', version: '5s' }, describe: 'One deadline for the whole run.' },
   { flag: 'strict', type: 'boolean', commands: BOTH, default: 'false', describe: 'Exit non-zero (3, 4, 5) when not ready or the CMDB fails, instead of 0.' },
   { flag: 'dry-run', type: 'boolean', commands: BOTH, default: 'false', describe: 'Print the request that would be sent (token masked); send nothing.' },
   { flag: 'log-level', type: 'string', commands: ALL, default: 'info', describe: 'trace, debug, info, warn, error, fatal or silent.' },
@@ -41,6 +41,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'ready-timeout', type: 'string', commands: ['register'], default: '1s', describe: 'Limit of one readiness check (the kubelet default).' },
   { flag: 'background', type: 'boolean', commands: ['register'], default: 'false', describe: 'Return at once; a detached process waits and registers (NetworkPolicy clusters).' },
   { flag: 'deregister-action', type: 'string', commands: ['deregister'], default: 'delete', describe: 'delete, or retire (keep the record with state terminated).' },
+  { flag: 'json', type: 'boolean', commands: ['version'], default: 'false', describe: 'version: print version, runtime and build as JSON.' },
   { flag: 'drain', type: 'string', commands: ['deregister'], default: '0s', describe: 'After deregistering, wait this long before returning (routers converge).' },
 ];
 

@@ -9,7 +9,7 @@ export interface RunContext {
   readonly env: NodeJS.ProcessEnv;
   readonly log: Logger;
   readonly deadline: Deadline;
-  /** Writes one JSON document to stdout (--dry-run). */
+  /** Writes to stdout: a JSON document (--dry-run, version --json), or a line of text as it is. */
   readonly print: (value: unknown) => void;
   /** Set once the pod is known, so the summary line can name it even when the run fails later. */
   subject?: string;

@@ -1,0 +1,91 @@
+// Issue 4: the single executable. It is self-contained (its own loader and libraries), runs in a musl-only root,
+// and the app container's Node settings (NODE_OPTIONS, NODE_PATH, NODE_EXTRA_CA_CERTS) do not reach it.
+// The rest of the e2e suite runs against it too: `npm run test:executable` (CMDB_HOOK_TEST_BIN).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { makeCertificates } from '../support/certificates.ts';
+import { BUILT, placeExecutable } from '../support/place-executable.ts';
+import { downwardEnv, runProcess } from '../support/run-hook.ts';
+import { scene } from '../support/scene.ts';
+
+const executable = placeExecutable();
+const bundle = new URL('../../dist/cmdb-hook.mjs', import.meta.url).pathname;
+
+test('the folder: the executable, its shared libraries with their loader, and the hook scripts', () => {
+  const files = readdirSync(BUILT, { recursive: true }).map(String).sort();
+  assert.ok(files.includes('cmdb-hook') && files.includes('hooks/post-start') && files.includes('hooks/pre-stop'));
+  for (const library of ['ld-linux-x86-64.so.2', 'libc.so.6', 'libstdc++.so.6', 'libgcc_s.so.1', 'libm.so.6']) assert.ok(files.includes(`lib/${library}`), library);
+  const headers = execFileSync('readelf', ['-l', '-d', executable], { encoding: 'utf8' });
+  assert.match(headers, /Requesting program interpreter: \/opt\/cmdb-hook\/lib\/ld-linux-x86-64\.so\.2/);
+  assert.match(headers, /R(UN)?PATH.*\[\/opt\/cmdb-hook\/lib:\$ORIGIN\/lib\]/);
+});
+
+test('--version and version --json: the pinned runtime, as a single executable', async () => {
+  const short = await runProcess([executable, '--version']);
+  assert.equal(short.stdout.trim(), '0.1.0');
+  const long = await runProcess([executable, 'version', '--json']);
+  assert.equal(long.code, 0, long.stderr);
+  const info = JSON.parse(long.stdout) as { version: string; runtime: { node: string; singleExecutable: boolean; glibc: string }; build: { commit: string } };
+  assert.equal(info.version, '0.1.0');
+  assert.equal(info.runtime.node, '26.10.0');
+  assert.equal(info.runtime.singleExecutable, true);
+  assert.match(info.build.commit, /^[0-9a-f]{12}$|^unknown$/);
+});
+
+test('the app container\'s NODE_OPTIONS, NODE_PATH and NODE_EXTRA_CA_CERTS do not change it (https with its own CA file)', async (t) => {
+  const certs = makeCertificates();
+  t.after(() => rmSync(certs.dir, { recursive: true, force: true }));
+  const { cmdb, env, flags } = await scene(t, { cmdb: { tls: { key: certs.serverKey, cert: certs.serverCert } } });
+  const hostile = { ...env, NODE_OPTIONS: '--require /missing/preload.js --max-old-space-size=1', NODE_PATH: '/nonexistent', NODE_EXTRA_CA_CERTS: '/missing/ca.pem' };
+  const args = [...flags, '--cmdb-ca-file', certs.caFile];
+  const registered = await runProcess([executable, 'register', ...args], { env: hostile });
+  assert.equal(registered.code, 0, registered.stderr);
+  assert.equal(cmdb.records.size, 1);
+  const removed = await runProcess([executable, 'deregister', ...args], { env: hostile });
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.equal(cmdb.records.size, 0);
+  // The contrast: the bundle on plain Node obeys NODE_OPTIONS and never gets to run (a 1 MB heap is fatal at once).
+  const bundled = await runProcess([process.execPath, bundle, 'register', ...args], { env: hostile });
+  assert.notEqual(bundled.code, 0);
+  assert.match(bundled.stderr, /out of memory|Cannot find module '\/missing\/preload\.js'/);
+  assert.equal(cmdb.writes().length, 2, 'only the executable\'s two requests arrived');
+});
+
+// A root with musl and busybox only (Debian's packages), and no glibc anywhere: an Alpine-like image.
+const muslRoot = mkdtempSync(join(tmpdir(), 'cmdb-hook-musl-root-'));
+after(() => rmSync(muslRoot, { recursive: true, force: true }));
+
+test('runs in a musl-only root: --version, then a real register and deregister', async (t) => {
+  const debs = mkdtempSync(join(tmpdir(), 'cmdb-hook-debs-'));
+  t.after(() => rmSync(debs, { recursive: true, force: true }));
+  execFileSync('apt-get', ['download', 'musl', 'busybox-static'], { cwd: debs, stdio: 'pipe' });
+  for (const deb of readdirSync(debs)) execFileSync('dpkg', ['-x', join(debs, deb), muslRoot]);
+  mkdirSync(join(muslRoot, 'opt'), { recursive: true });
+  cpSync(BUILT, join(muslRoot, 'opt', 'cmdb-hook'), { recursive: true });
+  mkdirSync(join(muslRoot, 'etc', 'podinfo'), { recursive: true });
+  writeFileSync(join(muslRoot, 'etc', 'podinfo', 'labels'), 'app="musl-app"');
+  const outside = readdirSync(muslRoot, { recursive: true }).map(String).filter((path) => !path.startsWith('opt/'));
+  assert.ok(outside.some((path) => path.endsWith('ld-musl-x86_64.so.1')), 'musl is there');
+  assert.deepEqual(outside.filter((path) => /libc\.so\.6|ld-linux/.test(path)), [], 'no glibc outside /opt/cmdb-hook');
+  assert.ok(!existsSync(join(muslRoot, 'lib64')), 'no /lib64/ld-linux-x86-64.so.2');
+
+  const inRoot = (...args: string[]) => ['/usr/sbin/chroot', muslRoot, '/opt/cmdb-hook/cmdb-hook', ...args];
+  const version = await runProcess(inRoot('--version'));
+  assert.equal(version.stdout.trim(), '0.1.0', version.stderr);
+  const busybox = await runProcess(['/usr/sbin/chroot', muslRoot, '/bin/busybox', 'true']);
+  assert.equal(busybox.code, 0, 'busybox (musl root) runs');
+
+  const { cmdb } = await scene(t);
+  const env = downwardEnv();
+  const flags = ['--cmdb-url', cmdb.url, '--cluster', 'c', '--container', 'app'];
+  const registered = await runProcess(inRoot('register', ...flags), { env });
+  assert.equal(registered.code, 0, registered.stderr);
+  assert.deepEqual([...cmdb.records.values()][0]?.labels, { app: 'musl-app' });
+  const removed = await runProcess(inRoot('deregister', ...flags), { env });
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.equal(cmdb.records.size, 0);
+});
