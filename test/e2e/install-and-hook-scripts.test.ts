@@ -2,14 +2,22 @@
 // hooks/ scripts that images carry next to the binary, run exec'd directly, under dash and under busybox sh.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { runHook, runProcess } from '../support/run-hook.ts';
+import { hookCommand, runHook, runProcess } from '../support/run-hook.ts';
 import { scene } from '../support/scene.ts';
 
-const bundle = new URL('../../dist/cmdb-hook.mjs', import.meta.url).pathname;
+// The program under test (the bundle, or the single executable with CMDB_HOOK_TEST_BIN) and what travels with it.
+const program = realpathSync(hookCommand().at(-1) ?? '');
+const expected = ['cmdb-hook', ...['hooks', 'lib'].flatMap((dir) => {
+  try {
+    return readdirSync(join(dirname(program), dir), { recursive: true }).map((file) => `${dir}/${String(file)}`);
+  } catch {
+    return [];
+  }
+})].sort();
 // An image with Node carries it on PATH; the installed bundle finds it through its `#!/usr/bin/env node` line.
 const PATH = `${dirname(process.execPath)}:/usr/bin:/bin`;
 
@@ -23,15 +31,16 @@ test('install copies the program and its hooks into a new folder, then is idempo
   const target = join(tempDir(t), 'opt', 'cmdb-hook');
   const first = await runHook(['install', target]);
   assert.equal(first.code, 0, first.stderr);
-  assert.match(first.summary, /installed into .*: 3 file\(s\) written, 0 already up to date/);
-  assert.deepEqual(readdirSync(target, { recursive: true }).sort(), ['cmdb-hook', 'hooks', 'hooks/post-start', 'hooks/pre-stop']);
-  assert.deepEqual(readFileSync(join(target, 'cmdb-hook')), readFileSync(bundle));
+  assert.match(first.summary, new RegExp(`installed into .*: ${expected.length} file\\(s\\) written, 0 already up to date`));
+  const files = readdirSync(target, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
+  assert.deepEqual(files.map((entry) => join(entry.parentPath, entry.name).slice(target.length + 1)).sort(), expected);
+  assert.deepEqual(readFileSync(join(target, 'cmdb-hook')), readFileSync(program));
   for (const file of ['cmdb-hook', 'hooks/post-start', 'hooks/pre-stop']) assert.equal(statSync(join(target, file)).mode & 0o111, 0o111, `${file} is executable`);
 
   const inode = statSync(join(target, 'cmdb-hook')).ino;
   const second = await runHook(['install', target]);
   assert.equal(second.code, 0, second.stderr);
-  assert.match(second.summary, /0 file\(s\) written, 3 already up to date/);
+  assert.match(second.summary, new RegExp(`0 file\\(s\\) written, ${expected.length} already up to date`));
   assert.equal(statSync(join(target, 'cmdb-hook')).ino, inode, 'an identical file is not rewritten');
 
   const installed = await runProcess([join(target, 'cmdb-hook'), '--version'], { env: { PATH } });
@@ -44,7 +53,7 @@ test('install replaces a stale copy atomically (by rename) and leaves no tempora
   const before = statSync(join(target, 'cmdb-hook')).ino;
   const run = await runHook(['install', target]);
   assert.equal(run.code, 0, run.stderr);
-  assert.match(run.summary, /3 file\(s\) written/);
+  assert.match(run.summary, new RegExp(`${expected.length} file\\(s\\) written`));
   assert.notEqual(statSync(join(target, 'cmdb-hook')).ino, before, 'replaced by a new file, not rewritten in place');
   assert.deepEqual(readdirSync(target, { recursive: true }).filter((name) => String(name).includes('.tmp-')), []);
   const installed = await runProcess([join(target, 'cmdb-hook'), '--version'], { env: { PATH } });

@@ -6,7 +6,8 @@
 //   3. keep the hook invariants: both hook commands present, comma- and JSON-free, calling the binary with
 //      register / deregister; the 7 Downward API env vars; the podinfo volume; the token as a mounted file only;
 //      a grace period longer than the preStop --timeout;
-//   4. (inject) the init container installs the binary into an emptyDir that the app mounts and its hooks call.
+//   4. (inject) the init container installs the binary into an emptyDir that the app mounts at /opt/cmdb-hook (the
+//      single executable's loader path is fixed there) and its hooks call.
 import assert from 'node:assert/strict';
 import { posix } from 'node:path';
 import { describe, test } from 'node:test';
@@ -24,7 +25,7 @@ const DIRECTORIES = [
     objects: ['ConfigMap/cmdb-hook', 'Secret/cmdb-hook-token', 'Service/web', 'StatefulSet/web'],
     binary: '/opt/cmdb-hook/cmdb-hook',
   },
-  { dir: 'variants/inject', objects: ['ConfigMap/cmdb-hook', 'Secret/cmdb-hook-token', 'Deployment/shop-web'], binary: '/cmdb-hook/cmdb-hook' },
+  { dir: 'variants/inject', objects: ['ConfigMap/cmdb-hook', 'Secret/cmdb-hook-token', 'Deployment/shop-web'], binary: '/opt/cmdb-hook/cmdb-hook' },
 ];
 
 const DOWNWARD_API_ENV: Record<string, string> = {
@@ -267,7 +268,7 @@ for (const { dir, objects: expected, binary } of DIRECTORIES) {
 }
 
 describe('manifests/variants/inject', () => {
-  test('check 4: the init container installs into an emptyDir that the app mounts and its hooks call', () => {
+  test('check 4: the init container installs into an emptyDir that the app mounts at /opt/cmdb-hook and its hooks call', () => {
     for (const { owner, template } of podTemplates(render('variants/inject'))) {
       const installers = template.spec?.initContainers?.filter((container) => container.command?.[1] === 'install') ?? [];
       assert.equal(installers.length, 1, `${owner}: expected one init container running \`cmdb-hook install <dir>\``);
@@ -281,11 +282,12 @@ describe('manifests/variants/inject', () => {
       const app = appContainer(owner, template);
       const appMount = app.volumeMounts?.find((mount) => mount.name === volume.name);
       assert.ok(appMount, `${owner}: container app does not mount the volume ${volume.name}`);
-      assert.equal(appMount.mountPath, dir, `${owner}: container app mounts ${volume.name} at ${appMount.mountPath}, not at ${dir}`);
+      // The executable's ELF interpreter is /opt/cmdb-hook/lib/ld-linux-x86-64.so.2: the copy must appear there.
+      assert.equal(appMount.mountPath, '/opt/cmdb-hook', `${owner}: container app mounts ${volume.name} at ${appMount.mountPath}, not at /opt/cmdb-hook`);
       assert.equal(appMount.readOnly, true, `${owner}: container app should mount ${volume.name} readOnly`);
       for (const hook of ['postStart', 'preStop'] as const) {
         const command = hookCommand(owner, app, hook);
-        assert.equal(command[0], posix.join(dir, 'cmdb-hook'), `${owner}: the ${hook} command does not run the binary installed in ${dir}`);
+        assert.equal(command[0], posix.join(appMount.mountPath, 'cmdb-hook'), `${owner}: the ${hook} command does not run the binary installed into ${volume.name}`);
       }
     }
   });
