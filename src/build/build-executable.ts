@@ -34,6 +34,8 @@ writeFileSync(seaConfig, JSON.stringify({
   useCodeCache: true,
   // The app container's NODE_OPTIONS (a --require of a missing file, a tiny heap) must not reach the agent.
   execArgvExtension: 'none',
+  // A 1 MB young generation: the agent's heap is small and short-lived; this saved ~9 MiB of peak RSS (bench).
+  execArgv: ['--max-semi-space-size=1'],
 }, null, 2));
 run(process.execPath, '--build-sea', seaConfig);
 rmSync(base);

@@ -22,4 +22,6 @@ export interface CmdbBackend {
   remove(record: CmdbRecord, attempt: AttemptContext): Promise<WriteResult>;
   /** The request(s) an operation would send, secrets masked, for --dry-run. */
   plan(operation: 'upsert' | 'remove', record: CmdbRecord): unknown;
+  /** Loads what the first request needs, so register can do it while the app is still starting. */
+  warmUp(): Promise<void>;
 }

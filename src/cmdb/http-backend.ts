@@ -30,6 +30,7 @@ export function createHttpBackend(config: Config): CmdbBackend {
   };
 
   return {
+    warmUp: () => client.warmUp(),
     upsert: (record, attempt) => send(requestOf('upsert', record), attempt, []),
     remove: (record, attempt) => send(requestOf('remove', record), attempt, [404, 410]),
     plan(operation, record) {
