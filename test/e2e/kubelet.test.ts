@@ -81,6 +81,8 @@ async function cluster(t: TestContext) {
 const recordOf = (cmdb: SandboxCmdb, pod: Pod) => cmdb.records.get(`${pod.facts.uid}_app`);
 const readyAt = (pod: Pod) => (JSON.parse(pod.logs('app').split('\n').find((line) => line.includes('"event":"ready"')) ?? '{}') as { at?: number }).at;
 const writesOf = (cmdb: SandboxCmdb, pod: Pod) => cmdb.writes().filter((write) => write.path.includes(pod.facts.uid));
+/** The pod's record over time, as the CMDB answered each write: 201 created, 200 replaced, 204 deleted, 0 never answered. */
+const historyOf = (cmdb: SandboxCmdb, pod: Pod) => writesOf(cmdb, pod).map((write) => `${write.method} ${write.status}`);
 
 test('1. rollout of two replicas: each registered only after its app is ready, Running after that; both removed on scale-down', async (t) => {
   const { cmdb, pod } = await cluster(t);
@@ -199,6 +201,20 @@ test('7. a crash with no preStop: the record stays (a known gap that a CMDB-side
   assert.equal(replica.at('preStop:started'), undefined);
   assert.ok(recordOf(cmdb, replica), 'the record is still there');
   assert.deepEqual(writesOf(cmdb, replica).map((write) => write.method), ['PUT']);
+});
+
+test('7b. a kill with grace period 0: the kubelet skips preStop (PR #49449), SIGTERM at once; the record stays', async (t) => {
+  const { cmdb, pod } = await cluster(t);
+  const replica = pod({ name: 'shop-web-6f9c8d7b5-force', entrypoint: app('0s') });
+  await replica.start();
+  const registered = structuredClone(recordOf(cmdb, replica));
+  assert.ok(registered, 'after postStart: registered');
+  await replica.terminate(0);
+  assert.equal(replica.at('preStop:started'), undefined, 'no preStop');
+  assert.ok(replica.at('SIGTERM')! - replica.at('killing')! < 200, 'SIGTERM at once');
+  assert.equal(replica.at('SIGKILL'), undefined, 'the app shut down on SIGTERM inside the 2 s minimum, no SIGKILL');
+  assert.deepEqual(recordOf(cmdb, replica), registered, 'after the kill: the record is still there, untouched');
+  assert.deepEqual(historyOf(cmdb, replica), ['PUT 201']);
 });
 
 test('8. the hook delivered twice for one container start: still one record', async (t) => {

@@ -5,8 +5,9 @@
  * - each container: its process (a stand-in for the image's entrypoint) starts, the postStart command is exec'd
  *   concurrently (argv as written, resolved env, no shell), and the container counts as Running only when the hook
  *   returns; a failing hook kills the container (FailedPostStartHook);
- * - termination (kuberuntime killContainer): preStop may use the whole grace period, SIGTERM follows at once, the
- *   rest of the grace period (at least 2 s, minimumGracePeriodInSeconds) is left before SIGKILL.
+ * - termination (kuberuntime killContainer): preStop runs only when the grace period is above 0 (kubernetes PR #49449)
+ *   and may use all of it, SIGTERM follows at once, the rest of the grace period (at least 2 s,
+ *   minimumGracePeriodInSeconds) is left before SIGKILL.
  * What differs from a node, and is mapped instead: paths in the manifests point into a temporary root per pod
  * (mounts -> volume folders, other absolute paths -> the image's folder, /proc/1/fd/1 -> the container's log, which
  * is what `kubectl logs` shows), and each containerPort gets a free loopback port (rewritten in env and args).
@@ -149,9 +150,14 @@ export class Pod {
     return this.exec(spec, spec.lifecycle?.[hook]?.exec?.command ?? [], hook);
   }
 
-  /** Scale-down, rollout or delete: every container is killed with its preStop, under the grace period. */
-  async terminate(): Promise<void> {
-    await Promise.all([...this.containers.keys()].map((name) => this.killContainer(name, 'Killing')));
+  /**
+   * Scale-down, rollout or delete: every container is killed with its preStop, under the grace period.
+   * `gracePeriodSeconds` is what killContainer gets (a delete's --grace-period); at 0 it skips preStop. Note that
+   * current kubelets raise a force delete's 0 to at least 1 s before killContainer (pod_workers
+   * calculateEffectiveGracePeriod), so there preStop still runs, for about 1 s: kubernetes #123408. Pass 1 for that.
+   */
+  async terminate(gracePeriodSeconds = this.spec.terminationGracePeriodSeconds ?? 30): Promise<void> {
+    await Promise.all([...this.containers.keys()].map((name) => this.killContainer(name, 'Killing', gracePeriodSeconds * 1000)));
   }
 
   /** A liveness-probe restart: the kubelet kills the container (preStop included) and starts it again. */
@@ -160,7 +166,7 @@ export class Pod {
     await this.startContainer(name);
   }
 
-  /** A crash or an OOM kill: the process dies; no preStop runs (kubernetes #93818). */
+  /** A crash or an OOM kill: the process dies; no preStop runs (kubernetes #93818). startContainer is the restart. */
   async crash(name: string): Promise<void> {
     const state = this.state(name);
     this.record(name, 'crashed');
@@ -186,17 +192,18 @@ export class Pod {
     rmSync(this.root, { recursive: true, force: true });
   }
 
-  private async killContainer(name: string, reason: string): Promise<void> {
+  private async killContainer(name: string, reason: string, graceMs = this.graceMs): Promise<void> {
     const state = this.state(name);
     const started = performance.now();
     this.record(name, 'killing', reason);
     const preStop = state.spec.lifecycle?.preStop?.exec?.command;
-    if (preStop) {
+    // killContainer runs preStop only "if there is enough time to run it": gracePeriod > 0 (PR #49449).
+    if (preStop && graceMs > 0) {
       // executePreStopHook waits for the hook or the grace period, whichever comes first. (The kubelet counts the
       // time it took in whole seconds, rounding down, so a real node may leave up to 1 s more: this is stricter.)
-      await within(this.exec(state.spec, preStop, 'preStop'), this.graceMs);
+      await within(this.exec(state.spec, preStop, 'preStop'), graceMs);
     }
-    const left = Math.max(this.graceMs - (performance.now() - started), MINIMUM_GRACE_MS);
+    const left = Math.max(graceMs - (performance.now() - started), MINIMUM_GRACE_MS);
     this.record(name, 'SIGTERM');
     state.process?.kill('SIGTERM');
     const exitedInTime = (await within(state.exited ?? Promise.resolve(), left)) !== TIMED_OUT;
