@@ -7,11 +7,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerSpec } from '../support/kubelet/environment.ts';
 import { Pod, type PodOptions } from '../support/kubelet/pod.ts';
 import { render, type KubeObject } from '../support/kubelet/render.ts';
 import { runHook } from '../support/run-hook.ts';
-import { startSandboxCmdb, type SandboxCmdb } from '../support/sandbox-cmdb.ts';
+import { startSandboxCmdb, type Fault, type SandboxCmdb } from '../support/sandbox-cmdb.ts';
 
 const DEMO_APP = new URL('../support/demo-app.ts', import.meta.url).pathname;
 const CMDB_IN_MANIFESTS = 'https://cmdb.example.com/api/v1/instances';
@@ -117,38 +118,57 @@ test('2. an app that never becomes ready: the container still reaches Running wh
   const running = replica.at('running')! - replica.at('started')!;
   assert.ok(running >= 3000 && running < 4500, `Running after ${Math.round(running)}ms`);
   assert.equal(replica.events.find((event) => event.type === 'postStart:exited')?.detail, '0');
-  assert.equal(cmdb.requests.length, 0);
+  assert.equal(cmdb.requests.length, 0, 'the request log covers the whole run: the CMDB was never asked, so it never held a record');
   assert.match(replica.logs('app'), /the app was not ready at http:\/\/127\.0\.0\.1:\d+\/healthz within 3s/);
 });
 
-test('3. the CMDB down during postStart: the container reaches Running (the hook exits 0) and the error is logged', async (t) => {
-  const { pod } = await cluster(t);
-  const replica = pod({
-    name: 'shop-web-6f9c8d7b5-dwn01',
-    entrypoint: app('0s'),
-    objects: setHookTimeout(render('base'), 'postStart', '3s'),
-    rewrites: [[CMDB_IN_MANIFESTS, 'http://127.0.0.1:1/records']],
+// A CMDB that is up but fails, both ways a real one does: with an error status, and by accepting and never answering.
+const failingCmdbs: { how: string; name: string; fault: Fault; answered: number; logged: RegExp }[] = [
+  { how: 'answers 503 to everything', name: 'shop-web-6f9c8d7b5-dwn01', fault: { status: 503 }, answered: 503, logged: /"level":50.*answered 503 Service Unavailable/ },
+  { how: 'accepts connections and never answers', name: 'shop-web-6f9c8d7b5-dwn02', fault: { hang: true }, answered: 0, logged: /"level":50.*no answer before the deadline/ },
+];
+for (const { how, name, fault, answered, logged } of failingCmdbs) {
+  test(`3. the CMDB ${how} during postStart: Running by --timeout + 1 s (the hook exits 0), the error logged, no record`, async (t) => {
+    const { cmdb, pod } = await cluster(t);
+    cmdb.injectFault({ ...fault, times: 1000 });
+    const replica = pod({ name, entrypoint: app('0s'), objects: setHookTimeout(render('base'), 'postStart', '3s') });
+    await replica.start();
+    const running = replica.at('running')! - replica.at('started')!;
+    assert.ok(running <= 3000 + 1000, `Running ${Math.round(running)}ms after the container started (register --timeout 3s)`);
+    assert.equal(replica.events.find((event) => event.type === 'postStart:exited')?.detail, '0', 'fail open: the hook exits 0');
+    assert.match(replica.logs('app'), logged, 'the error is in `kubectl logs`');
+    // At Running: the CMDB was asked (so the hook really tried it) and never accepted a record.
+    const tries = historyOf(cmdb, replica);
+    assert.ok(tries.length >= 1, 'the hook reached the CMDB');
+    assert.deepEqual(new Set(tries), new Set([`PUT ${answered}`]));
+    assert.equal(cmdb.records.size, 0);
+    // Once the CMDB recovers, nothing of the hook is left to register late: the CMDB stays as it was.
+    cmdb.clearFaults();
+    await sleep(1000);
+    assert.deepEqual(historyOf(cmdb, replica), tries);
+    assert.equal(cmdb.records.size, 0);
   });
-  await replica.start();
-  assert.ok(replica.at('running'));
-  assert.equal(replica.events.find((event) => event.type === 'postStart:exited')?.detail, '0');
-  assert.match(replica.logs('app'), /"level":50.*ECONNREFUSED/, 'the error is in `kubectl logs`');
-});
+}
 
-test('4. the CMDB blackholed during preStop: preStop ends inside the grace period, SIGTERM follows on time', async (t) => {
+test('4. the CMDB blackholed during preStop: preStop ends inside the grace period, SIGTERM follows on time, the record stays', async (t) => {
   const { cmdb, pod } = await cluster(t);
   const replica = pod({ name: 'shop-web-6f9c8d7b5-bh001', entrypoint: app('0s') });
   await replica.start();
-  assert.ok(recordOf(cmdb, replica));
+  const registered = structuredClone(recordOf(cmdb, replica));
+  assert.ok(registered, 'after postStart: registered');
   cmdb.injectFault({ hang: true, times: 1000 });
   await replica.terminate();
   const killing = replica.at('killing')!;
   const preStop = replica.at('preStop:exited')! - killing;
   const sigterm = replica.at('SIGTERM')! - killing;
   assert.ok(preStop <= 11_000, `preStop took ${Math.round(preStop)}ms (deregister --timeout 10s)`);
+  assert.ok(preStop < replica.graceMs, 'preStop ended inside terminationGracePeriodSeconds');
   assert.ok(sigterm - preStop < 200, `SIGTERM ${Math.round(sigterm - preStop)}ms after preStop`);
   assert.ok(sigterm < replica.graceMs, 'SIGTERM well inside terminationGracePeriodSeconds');
   assert.equal(replica.at('SIGKILL'), undefined, 'the app shut down on SIGTERM, no SIGKILL');
+  // After termination: the DELETE reached the CMDB but was never answered, so the record is still there, untouched.
+  assert.deepEqual(historyOf(cmdb, replica), ['PUT 201', 'DELETE 0']);
+  assert.deepEqual(recordOf(cmdb, replica), registered);
 });
 
 test('4b. a preStop that outlasts the grace period, and an app that ignores SIGTERM: SIGTERM at the grace end, SIGKILL 2 s later', async (t) => {
@@ -156,6 +176,7 @@ test('4b. a preStop that outlasts the grace period, and an app that ignores SIGT
   const objects = setGracePeriod(render('base'), 5);
   const replica = pod({ name: 'shop-web-6f9c8d7b5-stuck', objects, entrypoint: app('0s', 'normal', '--ignore-sigterm') });
   await replica.start();
+  assert.ok(recordOf(cmdb, replica), 'after postStart: registered');
   cmdb.injectFault({ hang: true, times: 1000 });
   await replica.terminate();
   const killing = replica.at('killing')!;
@@ -165,6 +186,8 @@ test('4b. a preStop that outlasts the grace period, and an app that ignores SIGT
   assert.ok(sigkill - sigterm >= 2000 && sigkill - sigterm < 2500, `SIGKILL ${Math.round(sigkill - sigterm)}ms after SIGTERM (minimumGracePeriodInSeconds)`);
   assert.equal(replica.events.find((event) => event.type === 'preStop:exited')?.detail, 'SIGKILL', 'the hook still running went with the container');
   assert.match(replica.logs('app'), /"event":"SIGTERM"/);
+  assert.deepEqual(historyOf(cmdb, replica), ['PUT 201', 'DELETE 0'], 'the DELETE never landed');
+  assert.ok(recordOf(cmdb, replica), 'after termination: the record is still there');
 });
 
 test('5. a liveness restart: preStop then postStart in the same pod (same UID); the record ends present and current', async (t) => {
@@ -177,7 +200,7 @@ test('5. a liveness restart: preStop then postStart in the same pod (same UID); 
   assert.ok(second, 'registered again after the restart');
   assert.equal(second.id, first.id, 'same pod UID and container: same id');
   assert.ok(Date.parse(String(second.observedAt)) > Date.parse(String(first.observedAt)), 'the record is current');
-  assert.deepEqual(writesOf(cmdb, replica).map((write) => write.method), ['PUT', 'DELETE', 'PUT']);
+  assert.deepEqual(historyOf(cmdb, replica), ['PUT 201', 'DELETE 204', 'PUT 201'], 'removed by preStop, created again by postStart');
 });
 
 test('6. StatefulSet: web-0\'s new incarnation registers before the old one\'s preStop runs late; the new record survives', async (t) => {
@@ -193,14 +216,23 @@ test('6. StatefulSet: web-0\'s new incarnation registers before the old one\'s p
   assert.equal(recordOf(cmdb, next)?.state, 'ready');
 });
 
-test('7. a crash with no preStop: the record stays (a known gap that a CMDB-side reaper closes)', async (t) => {
+test('7. a crash with no preStop: the record stays (a known gap a CMDB-side reaper closes); the restart in the same pod renews it', async (t) => {
   const { cmdb, pod } = await cluster(t);
   const replica = pod({ name: 'shop-web-6f9c8d7b5-oom01', entrypoint: app('0s') });
   await replica.start();
+  const first = structuredClone(recordOf(cmdb, replica));
+  assert.ok(first, 'after postStart: registered');
   await replica.crash('app');
-  assert.equal(replica.at('preStop:started'), undefined);
-  assert.ok(recordOf(cmdb, replica), 'the record is still there');
-  assert.deepEqual(writesOf(cmdb, replica).map((write) => write.method), ['PUT']);
+  assert.equal(replica.at('preStop:started'), undefined, 'no preStop on a crash');
+  assert.deepEqual(recordOf(cmdb, replica), first, 'after the crash: the record is still there, untouched');
+  // restartPolicy Always: the kubelet starts the container again in the same pod, same UID (its back-off is skipped).
+  await replica.startContainer('app');
+  assert.deepEqual(replica.events.filter((event) => event.type === 'postStart:exited').map((event) => event.detail), ['0', '0'], 'postStart ran again');
+  const renewed = recordOf(cmdb, replica);
+  assert.ok(renewed, 'after the restart: still registered');
+  assert.ok(Date.parse(String(renewed.observedAt)) > Date.parse(String(first.observedAt)), 'the record is current');
+  assert.deepEqual([...cmdb.records.keys()], [first.id], 'still exactly one record');
+  assert.deepEqual(historyOf(cmdb, replica), ['PUT 201', 'PUT 200'], 'the second PUT replaced the record the crash left');
 });
 
 test('7b. a kill with grace period 0: the kubelet skips preStop (PR #49449), SIGTERM at once; the record stays', async (t) => {
@@ -217,15 +249,20 @@ test('7b. a kill with grace period 0: the kubelet skips preStop (PR #49449), SIG
   assert.deepEqual(historyOf(cmdb, replica), ['PUT 201']);
 });
 
-test('8. the hook delivered twice for one container start: still one record', async (t) => {
+test('8. the hook delivered twice, overlapping, for one container start: still one record', async (t) => {
   const { cmdb, pod } = await cluster(t);
-  const replica = pod({ name: 'shop-web-6f9c8d7b5-twice', entrypoint: app('0s') });
-  await replica.start();
-  const again = await replica.runHook('app', 'postStart');
-  assert.equal(again.code, 0, again.stderr);
-  assert.equal(cmdb.records.size, 1);
-  const puts = writesOf(cmdb, replica);
-  assert.deepEqual(puts.map((write) => `${write.method} ${write.path}`), [`PUT /records/${replica.facts.uid}_app`, `PUT /records/${replica.facts.uid}_app`]);
+  const replica = pod({ name: 'shop-web-6f9c8d7b5-twice', entrypoint: app('1s') });
+  const starting = replica.start();
+  // The second delivery starts while the first still waits for the app (ready after 1 s): both are in flight.
+  await replica.until('postStart:started');
+  const again = replica.runHook('app', 'postStart');
+  assert.equal(cmdb.records.size, 0, 'while both wait for the app: nothing registered yet');
+  const [, second] = await Promise.all([starting, again]);
+  assert.equal(second.code, 0, second.stderr);
+  const runs = replica.events.filter((event) => event.type.startsWith('postStart:')).map((event) => event.type);
+  assert.deepEqual(runs, ['postStart:started', 'postStart:started', 'postStart:exited', 'postStart:exited'], 'the two runs overlapped');
+  assert.deepEqual([...cmdb.records.keys()], [`${replica.facts.uid}_app`], 'exactly one record');
+  assert.deepEqual(historyOf(cmdb, replica), ['PUT 201', 'PUT 200'], 'one PUT created it, the other replaced it');
 });
 
 test('injection variant: an app image without the agent; the init container installs it into the emptyDir the hooks call', async (t) => {

@@ -21,6 +21,7 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writ
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { configMapData, fieldValue, resolveEnv, secretData, type ContainerSpec, type PodFacts } from './environment.ts';
 import { formatGoQuotedMap } from './go-format.ts';
 import type { KubeObject } from './render.ts';
@@ -181,6 +182,15 @@ export class Pod {
 
   at(type: string, container?: string): number | undefined {
     return this.events.find((event) => event.type === type && (!container || event.container === container))?.at;
+  }
+
+  /** Resolves once an event of this type has happened, so a test can act at that step (e.g. while a hook runs). */
+  async until(type: string, container?: string): Promise<number> {
+    for (;;) {
+      const at = this.at(type, container);
+      if (at !== undefined) return at;
+      await sleep(5);
+    }
   }
 
   async cleanup(): Promise<void> {
