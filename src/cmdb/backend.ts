@@ -9,6 +9,8 @@ export interface AttemptContext {
 /** What the CMDB said, in a few words for the summary line, e.g. "201 Created". */
 export interface WriteResult {
   detail: string;
+  /** remove only: the record was not there (404, 410), which is success too. */
+  alreadyGone?: boolean;
 }
 
 /**

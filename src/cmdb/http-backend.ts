@@ -21,7 +21,8 @@ export function createHttpBackend(config: Config): CmdbBackend {
   const send = async (request: HttpRequest, attempt: AttemptContext, gone: readonly number[]): Promise<WriteResult> => {
     const response = await client.send(request, attempt);
     const detail = `${response.status} ${response.statusText}`.trim();
-    if ((response.status >= 200 && response.status < 300) || gone.includes(response.status)) return { detail };
+    if (response.status >= 200 && response.status < 300) return { detail };
+    if (gone.includes(response.status)) return { detail, alreadyGone: true };
     const message = `${request.method} ${request.url} answered ${detail}${response.body ? `: ${excerpt(response.body)}` : ''}`;
     if (isTransientStatus(response.status)) {
       throw new CmdbUnavailableError(message, { status: response.status, retryAfterMs: response.retryAfterMs });
@@ -35,7 +36,7 @@ export function createHttpBackend(config: Config): CmdbBackend {
     remove: (record, attempt) => send(requestOf('remove', record), attempt, [404, 410]),
     plan(operation, record) {
       const { method, url, body } = requestOf(operation, record);
-      return { method, url, headers: client.maskedHeaders(), ...(body ? { body } : {}) };
+      return { method, url, headers: client.maskedHeaders(body !== undefined), ...(body ? { body } : {}) };
     },
   };
 }

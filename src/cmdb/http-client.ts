@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import type { Got } from 'got';
 import type { TlsMaterial } from '../config.ts';
 import { timerMs } from '../duration.ts';
@@ -21,8 +23,8 @@ export interface HttpResponse {
 
 export interface HttpClient {
   send(request: HttpRequest, attempt: AttemptContext): Promise<HttpResponse>;
-  /** The headers every request carries, with the token masked: for --dry-run and logs. */
-  maskedHeaders(): Record<string, string>;
+  /** The headers a request carries (with a JSON body or without), the token masked: for --dry-run and logs. */
+  maskedHeaders(withBody: boolean): Record<string, string>;
   /** Loads got (the heaviest module here, ~20 ms) ahead of the first request. */
   warmUp(): Promise<void>;
 }
@@ -44,8 +46,12 @@ export function createHttpClient(options: { token: string | undefined; tls: TlsM
     accept: 'application/json',
   };
   // Whatever comes back from the far side may echo our headers (an error page showing the request): mask the token.
-  const mask = (text: string) => (options.token ? text.replaceAll(options.token, '***') : text);
+  const mask = maskerOf(options.token);
   let client: Got | undefined;
+  // Agents of our own, not Node's global ones: with NODE_USE_ENV_PROXY=1 in the app container, the global agents send
+  // everything through the app's HTTP(S)_PROXY. Made on first send: http and https cannot be loaded while the
+  // startup snapshot is built (src/build/bundle-prelude.cjs).
+  let agents: { http: http.Agent; https: https.Agent } | undefined;
   const load = async (): Promise<Got> => {
     // Loaded on first use: got is the heaviest module here, and --dry-run, --help and config errors never need it.
     const { default: got } = await import('got');
@@ -60,9 +66,9 @@ export function createHttpClient(options: { token: string | undefined; tls: TlsM
   };
   return {
     warmUp: async () => void (await load()),
-    maskedHeaders: () => ({
+    maskedHeaders: (withBody) => ({
       ...headers,
-      'content-type': 'application/json',
+      ...(withBody ? { 'content-type': 'application/json' } : {}),
       ...(options.token ? { authorization: 'Bearer ***' } : {}),
     }),
     async send(request, attempt) {
@@ -74,10 +80,11 @@ export function createHttpClient(options: { token: string | undefined; tls: TlsM
           ...(request.body === undefined ? {} : { json: request.body }),
           signal: attempt.signal,
           timeout: { request: timerMs(attempt.timeoutMs) },
+          agent: (agents ??= { http: new http.Agent(), https: new https.Agent() }),
         });
         return {
           status: response.statusCode,
-          statusText: response.statusMessage ?? '',
+          statusText: mask(response.statusMessage ?? ''),
           body: mask(typeof response.body === 'string' ? response.body : ''),
           retryAfterMs: parseRetryAfter(response.headers['retry-after']),
         };
@@ -103,6 +110,18 @@ function describeFailure(error: unknown, target: string, attempt: AttemptContext
     return new CmdbRejectedError(`${target}: TLS failed (${code}); check --cmdb-ca-file, --cmdb-cert-file and --cmdb-key-file`);
   }
   return new CmdbUnavailableError(`${target}: ${code} ${firstLine(reason)}`.trim());
+}
+
+/**
+ * Replaces the token in text from the far side with ***, in the forms a server may echo it: as is, JSON-escaped
+ * (PHP escapes `/` as `\/`), and percent-encoded (either hex case).
+ */
+export function maskerOf(token: string | undefined): (text: string) => string {
+  if (!token) return (text) => text;
+  const encoded = encodeURIComponent(token);
+  const forms = [...new Set([token, JSON.stringify(token).slice(1, -1).replaceAll('/', '\\/'), encoded, encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())])];
+  const pattern = new RegExp(forms.map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  return (text) => text.replace(pattern, '***');
 }
 
 /** A short, single-line excerpt of a CMDB error body for messages. */

@@ -38,7 +38,8 @@ export async function deregister(config: Config, context: RunContext): Promise<O
     });
     log.info({ id: record.id, result: result.detail }, retire ? 'retired' : 'deregistered');
     const drained = config.drainMs > 0 ? `, then drained ${formatDuration(config.drainMs)}` : '';
-    return { summary: `${retire ? 'retired' : 'deleted'} record ${record.id} (${result.detail})${drained}` };
+    const done = result.alreadyGone ? 'found no record' : retire ? 'retired record' : 'deleted record';
+    return { summary: `${done} ${record.id} (${result.detail})${drained}` };
   } finally {
     // Drain whatever the CMDB did: routers that read endpoints converge on their own clock, not the CMDB's.
     if (config.drainMs > 0) {

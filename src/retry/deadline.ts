@@ -6,15 +6,19 @@ export interface Deadline {
   readonly totalMs: number;
   /** Whole milliseconds left (timers take integers), never below zero. */
   remaining(): number;
-  /** Milliseconds since the run started. */
+  /** Milliseconds since the process started. */
   elapsed(): number;
   expired(): boolean;
 }
 
+/**
+ * The deadline counts from the start of the process (performance.now() is measured from it), not from the moment the
+ * config is ready: on a busy node, loading the program can take a good part of a second, and the kubelet's clock
+ * started with the exec.
+ */
 export function createDeadline(totalMs: number): Deadline {
-  const start = performance.now();
-  const signal = AbortSignal.timeout(totalMs);
-  const elapsed = () => performance.now() - start;
+  const elapsed = () => performance.now();
+  const signal = AbortSignal.timeout(Math.max(1, Math.floor(totalMs - elapsed())));
   return {
     signal,
     totalMs,

@@ -4,9 +4,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runHook, type HookRun } from '../support/run-hook.ts';
+import { baseFlags, runHook, type HookRun } from '../support/run-hook.ts';
 import { scene } from '../support/scene.ts';
 
 const TOKEN = 'tok-9f8e7d6c5b4a-SECRET';
@@ -63,6 +65,46 @@ test('a CMDB that echoes the Authorization header in its error body does not lea
   assertNoToken(retried, logFile, 'echoed in retried 503 bodies');
 });
 
+test('a token echoed in the status line, JSON-escaped or percent-encoded does not leak either', async (t) => {
+  // A token with the characters servers escape: PHP's json_encode writes `/` as `\/`, forms percent-encode.
+  const token = 'abc/def+ghi/JKL==';
+  const file = join(dir, 'slashed-token');
+  writeFileSync(file, token);
+  const echoes = [
+    { status: 403, reason: `Denied for Bearer ${token}`, body: '' },
+    { status: 200, reason: `OK Bearer ${token}`, body: '' },
+    { status: 400, reason: 'Bad Request', body: JSON.stringify({ auth: `Bearer ${token}` }).replaceAll('/', '\\/') },
+    { status: 400, reason: 'Bad Request', body: `seen=Bearer%20${encodeURIComponent(token)}&also=${encodeURIComponent(token).replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())}` },
+  ];
+  let next = 0;
+  const server = createServer((request, response) => {
+    const echo = echoes[next++ % echoes.length]!;
+    request.resume().on('end', () => response.writeHead(echo.status, echo.reason).end(echo.body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const { env, podinfo } = await scene(t);
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/records`;
+  for (const echo of echoes) {
+    const logFile = join(dir, `echo-${echo.status}-${next}.log`);
+    const run = await runHook(['register', ...baseFlags(url, podinfo), '--cmdb-token-file', file, '--log-file', logFile, '--log-level', 'trace'], { env });
+    assert.equal(run.code, 0, run.stderr);
+    for (const text of [run.stdout, run.stderr, readFileSync(logFile, 'utf8')]) {
+      for (const form of ['def+ghi', 'def\\/ghi', 'def%2Bghi', 'def%2bghi']) assert.ok(!text.includes(form), `${echo.reason} ${echo.body}: ${form} leaked:\n${text}`);
+    }
+    assert.match(run.summary, /\*\*\*/);
+  }
+});
+
+test('a token file that is a FIFO nobody writes is a config error, not a hang', async (t) => {
+  const { env, flags } = await scene(t);
+  const fifo = join(dir, 'token-fifo');
+  execFileSync('mkfifo', [fifo]);
+  const run = await runHook(['register', ...flags, '--cmdb-token-file', fifo, '--timeout', '2s'], { env, killAfterMs: 10_000 });
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.summary, /--cmdb-token-file .* cannot be read \(not a regular file\)/);
+});
+
 test('--dry-run sends nothing, checks no readiness, and prints the request with the token masked', async (t) => {
   const { cmdb, app, env, flags } = await scene(t, { app: { mode: 'never' } });
   const logFile = join(dir, 'dry-run.log');
@@ -90,6 +132,11 @@ test('--dry-run works without --cmdb-url, for deregister too', async (t) => {
   assert.equal(printed.method, 'PUT');
   assert.equal(printed.url, `<cmdb-url>/${env.POD_UID}_app`);
   assert.equal(printed.body.state, 'terminated');
+  const deleting = await runHook(['deregister', ...noUrl, '--dry-run'], { env });
+  const plan = JSON.parse(deleting.stdout) as { method: string; headers: Record<string, string>; body?: unknown };
+  assert.equal(plan.method, 'DELETE');
+  assert.equal(plan.headers['content-type'], undefined, 'a DELETE carries no body, so no content-type');
+  assert.equal(plan.body, undefined);
 });
 
 test('--log-file gets the JSON lines; one that cannot be opened is a warning, never a failure', async (t) => {
