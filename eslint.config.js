@@ -16,6 +16,13 @@ export default tseslint.config(
     },
   },
   {
+    // Plain script text that src/build/build-bundle.ts puts in front of the bundle: CommonJS globals, no type info.
+    files: ['src/build/bundle-prelude.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { parserOptions: { projectService: false, project: false }, sourceType: 'commonjs', globals: { require: 'writable', __filename: 'readonly', process: 'readonly', globalThis: 'readonly', Intl: 'readonly', Reflect: 'readonly', Proxy: 'readonly' } },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-var': 'off', 'no-redeclare': 'off', 'no-useless-assignment': 'off', '@typescript-eslint/no-require-imports': 'off', 'no-unused-vars': 'off', '@typescript-eslint/no-unused-vars': 'off' },
+  },
+  {
     files: ['test/**'],
     rules: { 'no-restricted-properties': 'off', '@typescript-eslint/no-floating-promises': 'off' },
   },

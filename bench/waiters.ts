@@ -8,7 +8,7 @@ import { join } from 'node:path';
 export const ROOT = new URL('../', import.meta.url).pathname;
 export const EXECUTABLE = '/opt/cmdb-hook/cmdb-hook';
 export const NODE = process.execPath;
-export const BUNDLE = join(ROOT, 'dist', 'cmdb-hook.mjs');
+export const BUNDLE = join(ROOT, 'dist', 'cmdb-hook.cjs');
 const WAIT_ON = join(ROOT, 'node_modules', '.bin', 'wait-on');
 
 export interface Pod {

@@ -5,7 +5,8 @@ import { deregisterCommand } from './commands/deregister.ts';
 import { installCommand } from './commands/install.ts';
 import { registerCommand } from './commands/register.ts';
 import { versionCommand } from './commands/version.ts';
-import type { Argv } from './config.ts';
+import { buildConfig, type Argv } from './config.ts';
+import { createBackend } from './cmdb/factory.ts';
 import { formatDuration } from './duration.ts';
 import { ConfigError, CmdbUnavailableError, EXIT_CODES, HookError, NotReadyError, exitCodeFor } from './errors.ts';
 import type { Outcome, RunContext } from './lifecycle/context.ts';
@@ -53,9 +54,9 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   let watchdog: NodeJS.Timeout | undefined;
   const overrun = new Promise<never>((_, reject) => {
     watchdog = setTimeout(() => {
-      const message = `still ${context.phase === 'readiness' ? 'waiting for readiness' : 'running'} ${formatDuration(config.timeoutMs + WATCHDOG_GRACE_MS)} after start; stopped at the deadline`;
+      const message = `still ${context.phase === 'readiness' ? 'waiting for readiness' : 'running'} ${formatDuration(deadline.elapsed())} after start; stopped at the deadline`;
       reject(context.phase === 'readiness' ? new NotReadyError(message) : new CmdbUnavailableError(message));
-    }, config.timeoutMs + WATCHDOG_GRACE_MS);
+    }, deadline.remaining() + WATCHDOG_GRACE_MS);
   });
   try {
     const outcome = await Promise.race([lifecycle, overrun]);
@@ -64,6 +65,22 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
     return finish(log, command, error, config.strict, context.subject);
   } finally {
     clearTimeout(watchdog);
+  }
+}
+
+/**
+ * Build time only (src/main.ts, while the single executable's startup snapshot is made): parses a register and a
+ * deregister command line, builds their config and loads the HTTP client, sending and printing nothing, so that the
+ * snapshot holds this code loaded and compiled and a hook run starts from there.
+ */
+export async function warmUp(): Promise<void> {
+  const env = { POD_UID: '00000000-0000-0000-0000-000000000000', POD_NAMESPACE: 'warm-up' };
+  const common = ['--cmdb-url', 'http://127.0.0.1:9/records', '--cluster', 'warm-up', '--container', 'app', '--field', 'a=b'];
+  for (const [command, ...extra] of [['register', '--ready-url', 'http://127.0.0.1:9/ready'], ['deregister', '--drain', '1s']] as const) {
+    const parsed = await parseArgs([command, ...common, ...extra]);
+    if (parsed?.command !== command) throw new Error(`warm-up: ${command} did not parse`);
+    const config = buildConfig(command, parsed.argv, env);
+    if (command === 'register') await createBackend(config).warmUp();
   }
 }
 
@@ -94,14 +111,17 @@ function finish(log: Logger | undefined, command: string | undefined, error: unk
 
 async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: Argv } | undefined> {
   let chosen: { command: CommandName; argv: Argv } | undefined;
-  let parser = yargs(args)
-    .scriptName(AGENT_NAME)
+  const direct = COMMANDS.find((entry) => entry.name === args[0]);
+  // yargs renders a command's whole help text each time a named command runs (to show it on a later failure): about
+  // a third of a hook's start-up. So `cmdb-hook <command> ...`, the way hooks call it, is parsed by a parser whose
+  // only command is the default one; the full command list serves --help, --version and mistakes.
+  let parser = yargs(direct ? args.slice(1) : args)
+    .scriptName(direct ? `${AGENT_NAME} ${direct.name}` : AGENT_NAME)
     .version(VERSION) // explicit: a bundled or single-file binary has no package.json to read it from
-    .usage(`${AGENT_NAME} <command> [flags]\n\nEvery flag can also be set as CMDB_HOOK_<FLAG_IN_UPPER_SNAKE>; a flag beats its env var.`)
+    .epilogue('Every flag can also be set as CMDB_HOOK_<FLAG_IN_UPPER_SNAKE>; a flag beats its env var.')
     // Only the plain forms: `--field.x` and `--no-strict` would otherwise be accepted and silently mean something.
     .parserConfiguration({ 'camel-case-expansion': false, 'dot-notation': false, 'boolean-negation': false })
     .strict()
-    .demandCommand(1, 'give a command: register, deregister, install or version')
     .help()
     .wrap(120)
     .showHelpOnFail(false)
@@ -109,20 +129,22 @@ async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: 
     .fail((message, error) => {
       throw error instanceof HookError ? error : new ConfigError(`${message ?? error?.message ?? 'bad usage'}; run '${AGENT_NAME} <command> --help' for the flags`);
     });
-  for (const entry of COMMANDS) {
-    const usage = entry.positional ? `${entry.name} <${entry.positional}>` : entry.name;
+  for (const entry of direct ? [direct] : COMMANDS) {
+    const name = direct ? '$0' : entry.name;
+    const usage = entry.positional ? `${name} <${entry.positional}>` : name;
     parser = parser.command(usage, entry.describe, (sub) => declareOptions(sub, entry.name), (argv) => {
       chosen = { command: entry.name, argv };
     });
   }
+  if (!direct) parser = parser.usage(`${AGENT_NAME} <command> [flags]`).demandCommand(1, 'give a command: register, deregister, install or version');
   await parser.parseAsync();
-  if (chosen) checkArgvShape(chosen.argv, args);
+  if (chosen) checkArgvShape(chosen.argv, direct ? 0 : 1, args);
   return chosen;
 }
 
 /** What yargs lets through silently: words after `--`, and `--strict=maybe` (which it reads as false). */
-function checkArgvShape(argv: Argv, args: string[]): void {
-  const extra = (argv._ as unknown[]).slice(1);
+function checkArgvShape(argv: Argv, commandWords: number, args: string[]): void {
+  const extra = (argv._ as unknown[]).slice(commandWords);
   if (extra.length > 0) throw new ConfigError(`unexpected argument(s) ${JSON.stringify(extra)} after the command; every setting is a --flag`);
   for (const option of OPTIONS.filter((entry) => entry.type === 'boolean')) {
     const given = args.find((arg) => arg.startsWith(`--${option.flag}=`));

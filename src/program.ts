@@ -20,3 +20,14 @@ export function currentProgram(): Program {
   const file = realpathSync(isSea() ? process.execPath : (process.argv[1] ?? process.execPath));
   return { command: isSea() ? [process.execPath] : [process.execPath, file], file, dir: dirname(file) };
 }
+
+let fromSnapshot = false;
+
+/** Called by src/main.ts when a run starts from the startup snapshot, so `version --json` can say so. */
+export function markStartedFromSnapshot(): void {
+  fromSnapshot = true;
+}
+
+export function startedFromSnapshot(): boolean {
+  return fromSnapshot;
+}

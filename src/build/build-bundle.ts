@@ -1,13 +1,38 @@
 /**
- * `npm run build` step 1: dist/cmdb-hook.mjs, one ESM file for images that already carry Node 26, plus
- * dist/hooks/. Build facts (commit, time) are baked in for `cmdb-hook version --json`.
+ * `npm run build` step 1: dist/cmdb-hook.cjs, one CommonJS file for images that already carry Node 26, and the main
+ * script of the single executable's startup snapshot (step 2). CommonJS because a snapshot's main script must be
+ * one, and because `require` of a built-in skips the ES module facade, whose creation loads every lazy export of
+ * node:http (undici among them: ~25% of a run's start-up). src/build/bundle-prelude.cjs runs first.
+ * Build facts (commit, time) are baked in for `cmdb-hook version --json`.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
 const DIST = new URL('../../dist/', import.meta.url).pathname;
+const BUNDLE = join(DIST, 'cmdb-hook.cjs');
+
+/**
+ * The built-ins whose bindings cannot go into a snapshot, with what their importers read while loading: data that
+ * can be copied (http2.constants), and functions that can be forwarded without loading the module.
+ */
+const LAZY_BUILTINS: Record<string, { data?: string[]; forward?: string[] }> = {
+  http: {},
+  https: {},
+  http2: { data: ['constants'] },
+  tls: { forward: ['checkServerIdentity'] },
+};
+
+function lazyBuiltins(): string {
+  const require = createRequire(import.meta.url);
+  const specs = Object.entries(LAZY_BUILTINS).map(([name, { data = [], forward = [] }]) => {
+    const module = require(`node:${name}`) as Record<string, unknown>;
+    return [name, { keys: Object.getOwnPropertyNames(module), data: Object.fromEntries(data.map((key) => [key, module[key]])), forward }];
+  });
+  return JSON.stringify(Object.fromEntries(specs));
+}
 
 function commit(): string {
   try {
@@ -17,18 +42,27 @@ function commit(): string {
   }
 }
 
+const PLACEHOLDER = '/* LAZY_BUILTINS */ {}';
+const preludeSource = readFileSync(new URL('bundle-prelude.cjs', import.meta.url), 'utf8');
+if (!preludeSource.includes(PLACEHOLDER)) throw new Error(`src/build/bundle-prelude.cjs lost its ${PLACEHOLDER} placeholder`);
+const prelude = preludeSource.replace(PLACEHOLDER, lazyBuiltins());
 await build({
   entryPoints: [new URL('../main.ts', import.meta.url).pathname],
-  outfile: join(DIST, 'cmdb-hook.mjs'),
+  outfile: BUNDLE,
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node26',
   logLevel: 'warning',
-  define: { CMDB_HOOK_BUILD: JSON.stringify({ commit: commit(), time: new Date().toISOString() }) },
-  // yargs and got use require() in places; an ESM bundle needs one (shared/PACKAGING.md).
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as bannerCreateRequire } from 'node:module'; const require = bannerCreateRequire(import.meta.url);" },
+  // The bundle's source lives in the snapshot's heap for the whole run: no comments or blank space (one non-ASCII
+  // character in a comment would also make the whole source a two-byte string). Names stay, for stack traces.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
+  charset: 'ascii',
+  define: { CMDB_HOOK_BUILD: JSON.stringify({ commit: commit(), time: new Date().toISOString() }), 'import.meta.url': '__cmdbHookImportMetaUrl' },
+  banner: { js: `#!/usr/bin/env node\n${prelude}` },
 });
-chmodSync(join(DIST, 'cmdb-hook.mjs'), 0o755);
+chmodSync(BUNDLE, 0o755);
 mkdirSync(join(DIST, 'hooks'), { recursive: true });
 for (const hook of ['post-start', 'pre-stop']) copyFileSync(new URL(`../../hooks/${hook}`, import.meta.url), join(DIST, 'hooks', hook));

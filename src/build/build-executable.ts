@@ -1,6 +1,7 @@
 /**
  * `npm run build` step 2: the single executable folder dist/cmdb-hook/, to be placed at /opt/cmdb-hook:
- *   cmdb-hook      Node SEA of dist/cmdb-hook.mjs on the pinned runtime (code cache on, NODE_OPTIONS ignored)
+ *   cmdb-hook      Node SEA of dist/cmdb-hook.cjs on the pinned runtime, started from a V8 startup snapshot of the
+ *                  loaded and warmed-up program (src/main.ts), NODE_OPTIONS ignored
  *   lib/           the shared libraries it needs and their loader, so it runs on glibc and musl-only images alike
  *   hooks/         post-start, pre-stop
  * Facts it follows (shared/PACKAGING.md): strip the Node binary BEFORE injecting (stripping after segfaults);
@@ -13,6 +14,7 @@ import { basename, join } from 'node:path';
 export const PREFIX = '/opt/cmdb-hook';
 const DIST = new URL('../../dist/', import.meta.url).pathname;
 const OUT = join(DIST, 'cmdb-hook');
+const BUNDLE = join(DIST, 'cmdb-hook.cjs');
 const run = (file: string, ...args: string[]) => execFileSync(file, args, { encoding: 'utf8' });
 
 rmSync(OUT, { recursive: true, force: true });
@@ -26,18 +28,23 @@ run('strip', base);
 
 const seaConfig = join(DIST, 'sea-config.json');
 writeFileSync(seaConfig, JSON.stringify({
-  main: join(DIST, 'cmdb-hook.mjs'),
-  mainFormat: 'module',
+  main: BUNDLE,
+  mainFormat: 'commonjs',
   executable: base,
   output: join(OUT, 'cmdb-hook'),
   disableExperimentalSEAWarning: true,
-  useCodeCache: true,
+  // The heap after loading and warming up (src/main.ts) is saved at build time; a run deserializes it instead of
+  // loading yargs, got and pino again. (The code cache does not apply to a snapshot.) src/build/bundle-prelude.cjs
+  // keeps what V8 cannot serialize out of it.
+  useSnapshot: true,
   // The app container's NODE_OPTIONS (a --require of a missing file, a tiny heap) must not reach the agent.
   execArgvExtension: 'none',
   // A 1 MB young generation: the agent's heap is small and short-lived; this saved ~9 MiB of peak RSS (bench).
   execArgv: ['--max-semi-space-size=1'],
 }, null, 2));
-run(process.execPath, '--build-sea', seaConfig);
+// Node warns that modules such as child_process and worker_threads are "not yet fully verified" in snapshots; the
+// e2e suite runs against this executable (npm run test:executable) and covers the paths that use them.
+execFileSync(process.execPath, ['--build-sea', seaConfig], { encoding: 'utf8', env: { ...process.env, NODE_NO_WARNINGS: '1' } });
 rmSync(base);
 
 // The libraries the executable links, as ldd resolves them on this (glibc) build machine, plus the loader.
@@ -51,8 +58,10 @@ for (const path of libraries) {
   if (basename(path).startsWith('ld-linux')) loader = basename(path);
 }
 if (!loader) throw new Error('ldd named no ELF loader');
-// $ORIGIN needs /proc to expand; the absolute prefix works even where /proc is not mounted yet.
-run('patchelf', '--set-interpreter', `${PREFIX}/lib/${loader}`, '--set-rpath', `${PREFIX}/lib:$ORIGIN/lib`, join(OUT, 'cmdb-hook'));
+// $ORIGIN needs /proc to expand; the absolute prefix works even where /proc is not mounted yet. DT_RPATH, not
+// RUNPATH (--force-rpath): the loader searches RUNPATH only after LD_LIBRARY_PATH, so an app image that sets
+// LD_LIBRARY_PATH (old-glibc images often do) would slip its own libc or libstdc++ under the shipped loader.
+run('patchelf', '--set-interpreter', `${PREFIX}/lib/${loader}`, '--force-rpath', '--set-rpath', `${PREFIX}/lib:$ORIGIN/lib`, join(OUT, 'cmdb-hook'));
 
 for (const hook of ['post-start', 'pre-stop']) {
   copyFileSync(new URL(`../../hooks/${hook}`, import.meta.url), join(OUT, 'hooks', hook));

@@ -1,5 +1,5 @@
 import { isSea } from 'node:sea';
-import { currentProgram } from '../program.ts';
+import { currentProgram, startedFromSnapshot } from '../program.ts';
 import { VERSION } from '../version.ts';
 import type { Outcome, RunContext } from './context.ts';
 
@@ -19,7 +19,7 @@ export function describeVersion(json: boolean, context: RunContext): Promise<Out
     name: 'cmdb-hook',
     version: VERSION,
     build,
-    runtime: { node: process.versions.node, v8: process.versions.v8, singleExecutable: isSea(), glibc: report.header?.glibcVersionRuntime ?? null },
+    runtime: { node: process.versions.node, v8: process.versions.v8, singleExecutable: isSea(), startupSnapshot: startedFromSnapshot(), glibc: report.header?.glibcVersionRuntime ?? null },
     platform: `${process.platform}-${process.arch}`,
     program: currentProgram().file,
   });

@@ -8,12 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { makeCertificates } from '../support/certificates.ts';
-import { BUILT, placeExecutable } from '../support/place-executable.ts';
+import { BUILT, EXECUTABLE } from '../support/place-executable.ts';
 import { downwardEnv, runProcess } from '../support/run-hook.ts';
 import { scene } from '../support/scene.ts';
 
-const executable = placeExecutable();
-const bundle = new URL('../../dist/cmdb-hook.mjs', import.meta.url).pathname;
+// Placed by the npm scripts before any test runs: replacing it here would race with other test files running it.
+assert.ok(existsSync(EXECUTABLE), `${EXECUTABLE} is missing: run node test/support/place-executable.ts first`);
+const executable = EXECUTABLE;
+const bundle = new URL('../../dist/cmdb-hook.cjs', import.meta.url).pathname;
 
 test('the folder: the executable, its shared libraries with their loader, and the hook scripts', () => {
   const files = readdirSync(BUILT, { recursive: true }).map(String).sort();
@@ -21,7 +23,9 @@ test('the folder: the executable, its shared libraries with their loader, and th
   for (const library of ['ld-linux-x86-64.so.2', 'libc.so.6', 'libstdc++.so.6', 'libgcc_s.so.1', 'libm.so.6']) assert.ok(files.includes(`lib/${library}`), library);
   const headers = execFileSync('readelf', ['-l', '-d', executable], { encoding: 'utf8' });
   assert.match(headers, /Requesting program interpreter: \/opt\/cmdb-hook\/lib\/ld-linux-x86-64\.so\.2/);
-  assert.match(headers, /R(UN)?PATH.*\[\/opt\/cmdb-hook\/lib:\$ORIGIN\/lib\]/);
+  // DT_RPATH, searched before LD_LIBRARY_PATH (DT_RUNPATH would be searched after it).
+  assert.match(headers, /\(RPATH\).*\[\/opt\/cmdb-hook\/lib:\$ORIGIN\/lib\]/);
+  assert.doesNotMatch(headers, /RUNPATH/);
 });
 
 test('--version and version --json: the pinned runtime, as a single executable', async () => {
@@ -29,10 +33,11 @@ test('--version and version --json: the pinned runtime, as a single executable',
   assert.equal(short.stdout.trim(), '0.1.0');
   const long = await runProcess([executable, 'version', '--json']);
   assert.equal(long.code, 0, long.stderr);
-  const info = JSON.parse(long.stdout) as { version: string; runtime: { node: string; singleExecutable: boolean; glibc: string }; build: { commit: string } };
+  const info = JSON.parse(long.stdout) as { version: string; runtime: { node: string; singleExecutable: boolean; startupSnapshot: boolean; glibc: string }; build: { commit: string } };
   assert.equal(info.version, '0.1.0');
   assert.equal(info.runtime.node, '26.10.0');
   assert.equal(info.runtime.singleExecutable, true);
+  assert.equal(info.runtime.startupSnapshot, true, 'it starts from the heap saved at build time');
   assert.match(info.build.commit, /^[0-9a-f]{12}$|^unknown$/);
 });
 
@@ -53,6 +58,24 @@ test('the app container\'s NODE_OPTIONS, NODE_PATH and NODE_EXTRA_CA_CERTS do no
   assert.notEqual(bundled.code, 0);
   assert.match(bundled.stderr, /out of memory|Cannot find module '\/missing\/preload\.js'/);
   assert.equal(cmdb.writes().length, 2, 'only the executable\'s two requests arrived');
+});
+
+test('the app container\'s LD_LIBRARY_PATH and proxy settings do not change it either', async (t) => {
+  // An image whose LD_LIBRARY_PATH holds a libstdc++ and libc that are not the ones shipped in lib/ (old-glibc images
+  // set it): empty stand-ins here, which the loader would fail on if it took them.
+  const bogus = mkdtempSync(join(tmpdir(), 'cmdb-hook-ld-'));
+  t.after(() => rmSync(bogus, { recursive: true, force: true }));
+  for (const library of ['libstdc++.so.6', 'libc.so.6', 'libm.so.6', 'libgcc_s.so.1']) writeFileSync(join(bogus, library), '');
+  // NODE_USE_ENV_PROXY makes Node's global agents send through HTTP_PROXY: a closed port here, so any request that
+  // took it would fail.
+  const { cmdb, env, flags } = await scene(t);
+  const hostile = { ...env, LD_LIBRARY_PATH: bogus, NODE_USE_ENV_PROXY: '1', HTTP_PROXY: 'http://127.0.0.1:9', http_proxy: 'http://127.0.0.1:9' };
+  const registered = await runProcess([executable, 'register', ...flags, '--strict', '--timeout', '5s'], { env: hostile });
+  assert.equal(registered.code, 0, registered.stderr);
+  assert.equal(cmdb.records.size, 1);
+  const removed = await runProcess([executable, 'deregister', ...flags, '--strict'], { env: hostile });
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.equal(cmdb.records.size, 0);
 });
 
 // A root with musl and busybox only (Debian's packages), and no glibc anywhere: an Alpine-like image.

@@ -9,7 +9,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const DIST = new URL('../../dist/cmdb-hook.mjs', import.meta.url).pathname;
+const DIST = new URL('../../dist/cmdb-hook.cjs', import.meta.url).pathname;
 
 /** argv[0..] of the hook command: the single executable if given, else the bundle on this (pinned) Node. */
 export function hookCommand(): string[] {
