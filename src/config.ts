@@ -22,7 +22,16 @@ export interface Config extends RunSettings {
   /** Undefined only with --dry-run. */
   cmdbUrl: URL | undefined;
   cmdbTokenFile: string | undefined;
+  /** servicenow: basic auth, as an alternative to the token. */
+  cmdbUser: string | undefined;
+  cmdbPasswordFile: string | undefined;
   tls: TlsMaterial;
+  /** template: the request template file. */
+  templateFile: string | undefined;
+  /** netbox: tenant slug, tag slugs, VRF name. */
+  netbox: { tenant: string | undefined; tags: string[]; vrf: string | undefined };
+  /** servicenow: sysparm_data_source of Identification and Reconciliation. */
+  servicenowDataSource: string | undefined;
   requestTimeoutMs: number;
   cluster: string;
   container: string;
@@ -70,7 +79,8 @@ export function buildConfig(command: Config['command'], argv: Argv, env: NodeJS.
   }
 
   const logLevel = logLevelOf(text('log-level'));
-  const deregisterAction = text('deregister-action') ?? 'delete';
+  // ServiceNow keeps CIs and marks them retired (its own guidance); everywhere else the record goes.
+  const deregisterAction = text('deregister-action') ?? (cmdbKind === 'servicenow' ? 'retire' : 'delete');
   if (deregisterAction !== 'delete' && deregisterAction !== 'retire') {
     throw new ConfigError(`${settingName('deregister-action')} ${JSON.stringify(deregisterAction)} is not known; use delete or retire`);
   }
@@ -80,12 +90,19 @@ export function buildConfig(command: Config['command'], argv: Argv, env: NodeJS.
     throw new ConfigError(`${settingName('container')} ${JSON.stringify(container)} is not a container name (lowercase letters, digits and '-', at most 63)`);
   }
 
+  checkKindSettings(cmdbKind, text, settings);
+
   const config: Config = {
     command,
     cmdbKind,
     cmdbUrl,
     cmdbTokenFile: text('cmdb-token-file'),
+    cmdbUser: text('cmdb-user')?.trim() || undefined,
+    cmdbPasswordFile: text('cmdb-password-file'),
     tls: readTls(text, cmdbUrl),
+    templateFile: text('template-file'),
+    netbox: { tenant: text('netbox-tenant')?.trim() || undefined, tags: listOf(settings.get('netbox-tag')), vrf: text('netbox-vrf')?.trim() || undefined },
+    servicenowDataSource: text('servicenow-data-source')?.trim() || undefined,
     requestTimeoutMs: duration('request-timeout'),
     cluster: required('cluster', 'set it to the name this cluster has in the CMDB'),
     container,
@@ -221,6 +238,40 @@ function parseReadiness(readyUrl: string | undefined, readyTcp: string | undefin
   const host = match[1]?.replace(/^\[|\]$/g, '');
   // A port alone means "this container": try both loopbacks, since apps listen on one family only.
   return { kind: 'tcp', hosts: host ? [host] : ['127.0.0.1', '::1'], port };
+}
+
+/** Which settings belong to which --cmdb-kind: a setting of another kind is a mistake worth saying out loud. */
+const KIND_SETTINGS: Readonly<Record<string, readonly string[]>> = {
+  template: ['template-file'],
+  netbox: ['netbox-tenant', 'netbox-tag', 'netbox-vrf'],
+  servicenow: ['servicenow-data-source', 'cmdb-user', 'cmdb-password-file'],
+};
+
+function checkKindSettings(kind: string, text: (flag: string) => string | undefined, settings: Map<string, unknown>): void {
+  for (const [owner, flags] of Object.entries(KIND_SETTINGS)) {
+    if (owner === kind) continue;
+    const given = flags.find((flag) => settings.has(flag));
+    if (given) throw new ConfigError(`${settingName(given)} is only used with --cmdb-kind ${owner}, and --cmdb-kind is ${kind}; remove it or change the kind`);
+  }
+  if (kind === 'template' && !text('template-file')) {
+    throw new ConfigError(`${settingName('template-file')} is required with --cmdb-kind template: point it at the request template (a mounted ConfigMap key)`);
+  }
+  if (kind === 'servicenow') {
+    if (!text('servicenow-data-source')?.trim()) {
+      throw new ConfigError(`${settingName('servicenow-data-source')} is required with --cmdb-kind servicenow: the discovery source name registered for Identification and Reconciliation`);
+    }
+    if (Boolean(text('cmdb-user')) !== Boolean(text('cmdb-password-file'))) {
+      throw new ConfigError(`${settingName('cmdb-user')} and ${settingName('cmdb-password-file')} go together for basic auth; set both, or use --cmdb-token-file`);
+    }
+    if (text('cmdb-user') && text('cmdb-token-file')) {
+      throw new ConfigError(`${settingName('cmdb-user')} and ${settingName('cmdb-token-file')} exclude each other; use basic auth or a bearer token, not both`);
+    }
+  }
+}
+
+function listOf(value: string | boolean | string[] | undefined): string[] {
+  const entries = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
+  return entries.map((entry) => entry.trim()).filter(Boolean);
 }
 
 function parseFields(value: string | boolean | string[] | undefined): Record<string, string> {

@@ -18,11 +18,18 @@ const ALL: readonly CommandName[] = ['register', 'deregister', 'install'];
 
 export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'cmdb-url', type: 'string', commands: BOTH, describe: 'Base URL of the CMDB API (http or https). Required unless --dry-run.' },
-  { flag: 'cmdb-kind', type: 'string', commands: BOTH, default: 'http', describe: 'CMDB backend: http (generic protocol v1).' },
+  { flag: 'cmdb-kind', type: 'string', commands: BOTH, default: 'http', describe: 'CMDB backend: http (generic protocol v1), template, netbox or servicenow.' },
   { flag: 'cmdb-token-file', type: 'string', commands: BOTH, describe: 'File holding the bearer token (re-read every run, whitespace trimmed).' },
+  { flag: 'cmdb-user', type: 'string', commands: BOTH, describe: 'servicenow: user for HTTP basic auth (with --cmdb-password-file), instead of a token.' },
+  { flag: 'cmdb-password-file', type: 'string', commands: BOTH, describe: 'servicenow: file holding the password of --cmdb-user (re-read every run).' },
   { flag: 'cmdb-ca-file', type: 'string', commands: BOTH, describe: 'PEM file of the CA(s) that sign the CMDB certificate.' },
   { flag: 'cmdb-cert-file', type: 'string', commands: BOTH, describe: 'PEM client certificate for mTLS (needs --cmdb-key-file).' },
   { flag: 'cmdb-key-file', type: 'string', commands: BOTH, describe: 'PEM private key for mTLS (needs --cmdb-cert-file).' },
+  { flag: 'template-file', type: 'string', commands: BOTH, describe: 'template: JSON file describing the register and deregister requests (a mounted ConfigMap).' },
+  { flag: 'netbox-tenant', type: 'string', commands: BOTH, describe: 'netbox: slug of the tenant the IP addresses belong to.' },
+  { flag: 'netbox-tag', type: 'array', commands: BOTH, describe: 'netbox: slug of a tag to put on the IP addresses; repeat the flag. Env var: one per line.' },
+  { flag: 'netbox-vrf', type: 'string', commands: BOTH, describe: 'netbox: name of the VRF of the pod IPs (default: the global table).' },
+  { flag: 'servicenow-data-source', type: 'string', commands: BOTH, describe: 'servicenow: the discovery source (sysparm_data_source) of Identification and Reconciliation.' },
   { flag: 'request-timeout', type: 'string', commands: BOTH, default: '10s', describe: 'Limit of one CMDB request attempt (never past --timeout).' },
   { flag: 'cluster', type: 'string', commands: BOTH, describe: 'Cluster name written in the record. Required.' },
   { flag: 'container', type: 'string', commands: BOTH, describe: 'Name of this container (the Downward API has no field for it). Required.' },
@@ -40,7 +47,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'ready-interval', type: 'string', commands: ['register'], default: '50ms', describe: 'Pause between readiness checks (short: the CMDB should know within tens of ms).' },
   { flag: 'ready-timeout', type: 'string', commands: ['register'], default: '1s', describe: 'Limit of one readiness check (the kubelet default).' },
   { flag: 'background', type: 'boolean', commands: ['register'], default: 'false', describe: 'Return at once; a detached process waits and registers (NetworkPolicy clusters).' },
-  { flag: 'deregister-action', type: 'string', commands: ['deregister'], default: 'delete', describe: 'delete, or retire (keep the record with state terminated).' },
+  { flag: 'deregister-action', type: 'string', commands: ['deregister'], describe: 'delete, or retire (keep the record marked gone). Default: delete; retire with --cmdb-kind servicenow.' },
   { flag: 'json', type: 'boolean', commands: ['version'], default: 'false', describe: 'version: print version, runtime and build as JSON.' },
   { flag: 'drain', type: 'string', commands: ['deregister'], default: '0s', describe: 'After deregistering, wait this long before returning (routers converge).' },
 ];

@@ -9,21 +9,30 @@ export interface AttemptContext {
 /** What the CMDB said, in a few words for the summary line, e.g. "201 Created". */
 export interface WriteResult {
   detail: string;
-  /** remove only: the record was not there (404, 410), which is success too. */
+  /** remove: the record was not there (404, 410, nothing found), which is success too. */
   alreadyGone?: boolean;
+  /** remove, retire: the record found is not this incarnation's (another pod UID owns it); it was left as it is. */
+  leftAlone?: string;
 }
 
+export type Operation = 'upsert' | 'remove' | 'retire';
+
 /**
- * A CMDB behind one small interface. Each call is ONE attempt: it throws CmdbUnavailableError (transient, retried by
- * src/retry/with-retry.ts) or CmdbRejectedError (permanent). Retiring a record is an upsert of state `terminated`.
+ * A CMDB behind one small interface. Each call is ONE attempt, which may send several requests (look up, then write):
+ * it throws CmdbUnavailableError (transient, retried by src/retry/with-retry.ts) or CmdbRejectedError (permanent),
+ * and running it again after a failure must be safe (idempotent). The record's pod UID and container are the
+ * identity: nothing that belongs to another pod UID is ever changed or removed.
  */
 export interface CmdbBackend {
-  /** Creates or replaces the record; running it twice leaves one record. */
+  /** Creates or replaces the record (state `ready`); running it twice leaves one record. */
   upsert(record: CmdbRecord, attempt: AttemptContext): Promise<WriteResult>;
   /** Removes the record; a record that is already gone is success. */
   remove(record: CmdbRecord, attempt: AttemptContext): Promise<WriteResult>;
-  /** The request(s) an operation would send, secrets masked, for --dry-run. */
-  plan(operation: 'upsert' | 'remove', record: CmdbRecord): unknown;
+  /** Keeps the record but marks it gone (state `terminated`, or the CMDB's own retired status). */
+  retire(record: CmdbRecord, attempt: AttemptContext): Promise<WriteResult>;
+  /** What an operation would send, secrets masked, for --dry-run (for look-up-then-write backends: the look-ups
+   *  and both possible writes). */
+  plan(operation: Operation, record: CmdbRecord): unknown;
   /** Loads what the first request needs, so register can do it while the app is still starting. */
   warmUp(): Promise<void>;
 }

@@ -11,22 +11,38 @@ import { parseRetryAfter } from './retry-after.ts';
 export interface HttpRequest {
   method: 'GET' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
   url: string;
+  /** Sent as JSON. */
   body?: unknown;
+  /** Sent as application/x-www-form-urlencoded (iTop's json_data); excludes `body`. */
+  form?: Record<string, string>;
+  /** Extra headers of this request (a backend's or a template's); they may carry secrets, which are masked. */
+  headers?: Record<string, string>;
 }
 
 export interface HttpResponse {
   status: number;
   statusText: string;
+  /** The answer's body, secrets masked. */
   body: string;
   retryAfterMs: number | undefined;
 }
 
 export interface HttpClient {
   send(request: HttpRequest, attempt: AttemptContext): Promise<HttpResponse>;
-  /** The headers a request carries (with a JSON body or without), the token masked: for --dry-run and logs. */
-  maskedHeaders(withBody: boolean): Record<string, string>;
-  /** Loads got (the heaviest module here, ~20 ms) ahead of the first request. */
+  /** The request as it would go out, secrets masked: for --dry-run. */
+  describe(request: HttpRequest): { method: string; url: string; headers: Record<string, string>; body?: unknown; form?: Record<string, string> };
+  /** Replaces every secret this client knows in text from the far side or from a template. */
+  mask(this: void, text: string): string;
+  /** Loads got (the heaviest module here) ahead of the first request. */
   warmUp(): Promise<void>;
+}
+
+export interface HttpClientOptions {
+  /** The Authorization header value (`Bearer <token>`, `Token <key>`, `Basic <base64>`), if any. */
+  authorization?: string | undefined;
+  /** Every secret that may appear in requests or echoes: the token, a password, the encoded credentials. */
+  secrets: readonly string[];
+  tls: TlsMaterial;
 }
 
 const TRANSIENT_STATUS = new Set([408, 425, 429]);
@@ -38,15 +54,12 @@ export function isTransientStatus(status: number): boolean {
 
 /**
  * One HTTP client for every backend: got with its own retry and redirects off (src/retry is the one retry layer),
- * the run's deadline as its signal, and the bearer token held only in here.
+ * the run's deadline as its signal, and the credentials held only in here.
  */
-export function createHttpClient(options: { token: string | undefined; tls: TlsMaterial }): HttpClient {
-  const headers: Record<string, string> = {
-    'user-agent': `${AGENT_NAME}/${VERSION}`,
-    accept: 'application/json',
-  };
-  // Whatever comes back from the far side may echo our headers (an error page showing the request): mask the token.
-  const mask = maskerOf(options.token);
+export function createHttpClient(options: HttpClientOptions): HttpClient {
+  const base: Record<string, string> = { 'user-agent': `${AGENT_NAME}/${VERSION}`, accept: 'application/json' };
+  // Whatever comes back from the far side may echo our headers (an error page showing the request): mask secrets.
+  const mask = maskerOf(options.secrets);
   let client: Got | undefined;
   // Agents of our own, not Node's global ones: with NODE_USE_ENV_PROXY=1 in the app container, the global agents send
   // everything through the app's HTTP(S)_PROXY. Made on first send: http and https cannot be loaded while the
@@ -59,25 +72,35 @@ export function createHttpClient(options: { token: string | undefined; tls: TlsM
       retry: { limit: 0 },
       followRedirect: false,
       throwHttpErrors: false,
-      headers: options.token ? { ...headers, authorization: `Bearer ${options.token}` } : headers,
+      headers: options.authorization ? { ...base, authorization: options.authorization } : base,
       https: { certificateAuthority: options.tls.ca, certificate: options.tls.cert, key: options.tls.key },
     });
     return client;
   };
+  const contentType = (request: HttpRequest): Record<string, string> =>
+    request.form ? { 'content-type': 'application/x-www-form-urlencoded' } : request.body === undefined ? {} : { 'content-type': 'application/json' };
+
   return {
     warmUp: async () => void (await load()),
-    maskedHeaders: (withBody) => ({
-      ...headers,
-      ...(withBody ? { 'content-type': 'application/json' } : {}),
-      ...(options.token ? { authorization: 'Bearer ***' } : {}),
-    }),
+    mask,
+    describe(request) {
+      const headers = { ...base, ...contentType(request), ...(options.authorization ? { authorization: options.authorization } : {}), ...request.headers };
+      return {
+        method: request.method,
+        url: mask(request.url),
+        headers: Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, mask(value)])),
+        ...(request.body === undefined ? {} : { body: JSON.parse(mask(JSON.stringify(request.body))) as unknown }),
+        ...(request.form ? { form: Object.fromEntries(Object.entries(request.form).map(([name, value]) => [name, mask(value)])) } : {}),
+      };
+    },
     async send(request, attempt) {
       const got = await load();
-      const target = `${request.method} ${request.url}`;
+      const target = `${request.method} ${mask(request.url)}`;
       try {
         const response = await got(request.url, {
           method: request.method,
-          ...(request.body === undefined ? {} : { json: request.body }),
+          ...(request.form ? { form: request.form } : request.body === undefined ? {} : { json: request.body }),
+          ...(request.headers ? { headers: request.headers } : {}),
           signal: attempt.signal,
           timeout: { request: timerMs(attempt.timeoutMs) },
           agent: (agents ??= { http: new http.Agent(), https: new https.Agent() }),
@@ -113,15 +136,33 @@ function describeFailure(error: unknown, target: string, attempt: AttemptContext
 }
 
 /**
- * Replaces the token in text from the far side with ***, in the forms a server may echo it: as is, JSON-escaped
- * (PHP escapes `/` as `\/`), and percent-encoded (either hex case).
+ * Replaces each secret in text with ***, in the forms a server may echo it: as is, JSON-escaped (PHP escapes `/` as
+ * `\/`), and percent-encoded (either hex case).
  */
-export function maskerOf(token: string | undefined): (text: string) => string {
-  if (!token) return (text) => text;
-  const encoded = encodeURIComponent(token);
-  const forms = [...new Set([token, JSON.stringify(token).slice(1, -1).replaceAll('/', '\\/'), encoded, encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())])];
-  const pattern = new RegExp(forms.map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+export function maskerOf(secrets: readonly (string | undefined)[]): (text: string) => string {
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    // Too short to mask without wrecking the text around it; config refuses such secrets anyway.
+    if (!secret || secret.length < 4) continue;
+    const encoded = encodeURIComponent(secret);
+    forms.add(secret).add(JSON.stringify(secret).slice(1, -1).replaceAll('/', '\\/')).add(encoded).add(encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
+  }
+  if (forms.size === 0) return (text) => text;
+  // Longest first, so a secret that contains another is masked whole.
+  const pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
   return (text) => text.replace(pattern, '***');
+}
+
+/**
+ * The error for an answer that is not what the backend wanted: transient statuses (408, 425, 429, 5xx) are retried
+ * by src/retry, anything else stops at once. `why` says what was wrong with a 2xx answer (an API that answers 200 on
+ * failure).
+ */
+export function answerError(request: HttpRequest, response: HttpResponse, mask: (text: string) => string, why?: string): CmdbRejectedError | CmdbUnavailableError {
+  const detail = `${response.status} ${response.statusText}`.trim();
+  const message = `${request.method} ${mask(request.url)} answered ${detail}${why ? ` (${why})` : ''}${response.body ? `: ${excerpt(response.body)}` : ''}`;
+  if (isTransientStatus(response.status)) return new CmdbUnavailableError(message, { status: response.status, retryAfterMs: response.retryAfterMs });
+  return new CmdbRejectedError(message, { status: response.status });
 }
 
 /** A short, single-line excerpt of a CMDB error body for messages. */

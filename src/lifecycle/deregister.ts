@@ -20,24 +20,26 @@ export async function deregister(config: Config, context: RunContext): Promise<O
   const backend = createBackend(config);
   const record = buildRecord(pod, config, 'terminated');
   const retire = config.deregisterAction === 'retire';
-  const operation = retire ? 'upsert' : 'remove';
+  const operation = retire ? 'retire' : 'remove';
 
   if (config.dryRun) {
     context.print(backend.plan(operation, record));
-    return { summary: `dry run: printed the ${retire ? 'PUT' : 'DELETE'} it would send; nothing sent` };
+    return { summary: `dry run: printed the request(s) it would send to ${retire ? 'retire' : 'delete'} the record; nothing sent` };
   }
 
   stopBackgroundRegister(record.id, context);
   try {
     context.phase = 'cmdb';
     const result = await withRetry((attempt) => backend[operation](record, attempt), {
-      what: `${retire ? 'PUT (retire)' : 'DELETE'} record ${record.id}`,
+      what: `${retire ? 'retire' : 'delete'} record ${record.id}`,
       deadline,
       attemptTimeoutMs: config.requestTimeoutMs,
       log,
     });
-    log.info({ id: record.id, result: result.detail }, retire ? 'retired' : 'deregistered');
+    if (result.leftAlone) log.warn({ id: record.id, reason: result.leftAlone }, 'left the CMDB record alone');
+    else log.info({ id: record.id, result: result.detail }, retire ? 'retired' : 'deregistered');
     const drained = config.drainMs > 0 ? `, then drained ${formatDuration(config.drainMs)}` : '';
+    if (result.leftAlone) return { summary: `left the record of ${record.id} alone: ${result.leftAlone}${drained}` };
     const done = result.alreadyGone ? 'found no record' : retire ? 'retired record' : 'deleted record';
     return { summary: `${done} ${record.id} (${result.detail})${drained}` };
   } finally {

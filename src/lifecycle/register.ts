@@ -20,7 +20,7 @@ export async function register(config: Config, context: RunContext): Promise<Out
 
   if (config.dryRun) {
     context.print(backend.plan('upsert', buildRecord(pod, config, 'ready')));
-    return { summary: 'dry run: printed the PUT it would send; readiness not checked, nothing sent' };
+    return { summary: 'dry run: printed the request(s) it would send; readiness not checked, nothing sent' };
   }
 
   if (config.readiness) {
