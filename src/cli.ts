@@ -7,6 +7,7 @@ import { registerCommand } from './commands/register.ts';
 import { versionCommand } from './commands/version.ts';
 import { buildConfig, type Argv } from './config.ts';
 import { createBackend } from './cmdb/factory.ts';
+import { loadHttpLibrary } from './cmdb/http-client.ts';
 import { formatDuration } from './duration.ts';
 import { ConfigError, CmdbUnavailableError, EXIT_CODES, HookError, NotReadyError, exitCodeFor } from './errors.ts';
 import type { Outcome, RunContext } from './lifecycle/context.ts';
@@ -80,8 +81,9 @@ export async function warmUp(): Promise<void> {
     const parsed = await parseArgs([command, ...common, ...extra]);
     if (parsed?.command !== command) throw new Error(`warm-up: ${command} did not parse`);
     const config = buildConfig(command, parsed.argv, env);
-    if (command === 'register') await createBackend(config).warmUp();
+    createBackend(config);
   }
+  await loadHttpLibrary();
 }
 
 /** Logs the outcome, prints the one-line summary as the last line on stderr, and returns the exit code. */

@@ -34,7 +34,9 @@ function lazyBuiltins(): string {
   return JSON.stringify(Object.fromEntries(specs));
 }
 
+/** The commit built: CMDB_HOOK_COMMIT when given (the Dockerfile's build stage has no .git), else git's HEAD. */
 function commit(): string {
+  if (process.env.CMDB_HOOK_COMMIT) return process.env.CMDB_HOOK_COMMIT;
   try {
     return execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   } catch {

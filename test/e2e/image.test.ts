@@ -16,7 +16,7 @@ const buildah = (...args: string[]) => execFileSync('buildah', ['--storage-drive
 let container = '';
 
 before(() => {
-  buildah('bud', '--isolation', 'chroot', '--build-arg', 'DIST=local', '--tag', TAG, '--file', 'Dockerfile', '.');
+  buildah('bud', '--isolation', 'chroot', '--build-arg', 'DIST=local', '--build-arg', 'COMMIT=0123456789ab', '--tag', TAG, '--file', 'Dockerfile', '.');
   container = buildah('from', TAG).trim();
 });
 after(() => {
@@ -36,6 +36,7 @@ test('the image: FROM scratch with /opt/cmdb-hook only, a non-root user, OCI lab
   assert.equal(config.OCIv1.config.User, '65532:65532');
   assert.deepEqual(config.OCIv1.config.Entrypoint, ['/opt/cmdb-hook/cmdb-hook']);
   assert.equal(config.OCIv1.config.Labels['org.opencontainers.image.version'], '0.1.0');
+  assert.equal(config.OCIv1.config.Labels['org.opencontainers.image.revision'], '0123456789ab');
   const mountPoint = buildah('mount', container).trim();
   try {
     assert.deepEqual(readdirSync(mountPoint).sort(), ['opt'], 'nothing but /opt: no shell, no libc of its own');

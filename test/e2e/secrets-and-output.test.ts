@@ -182,5 +182,5 @@ test('--version and --help exit 0', async () => {
   assert.equal(version.stdout.trim(), '0.1.0');
   const help = await runHook(['register', '--help']);
   assert.equal(help.code, 0);
-  assert.match(help.stdout, /--ready-url .*\[env CMDB_HOOK_READY_URL\]/);
+  assert.match(help.stdout, /--ready-url\s[^\n]*\n?[^[]*\[env\s+CMDB_HOOK_READY_URL\]/);
 });
