@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { startDemoApp } from '../test/support/demo-app.ts';
 import { startSandboxCmdb, type SandboxCmdb } from '../test/support/sandbox-cmdb.ts';
 import { measure, round, sleep, summarize, type Sample, type Summary } from './measure.ts';
-import { BUNDLE, EXECUTABLE, NODE, ROOT, WAITERS, pod, waiter, type WaiterName } from './waiters.ts';
+import { BUNDLE, EXECUTABLE, NODE, ROOT, WAITERS, pod, recordFile, waiter, type WaiterName } from './waiters.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 30);
@@ -85,18 +85,33 @@ async function waitingCost() {
 
 /** 4. Rollout burst: 100 registers at once against a CMDB that takes 50 requests/s (429 + Retry-After: 1 beyond). */
 async function burst() {
-  const cmdb = await startSandboxCmdb({ rateLimit: 50 });
+  const register = (url: string) => [EXECUTABLE, 'register', '--cmdb-url', url, '--cluster', 'bench', '--container', 'app', '--podinfo-dir', '/nonexistent', '--log-level', 'warn', '--timeout', '60s'];
+  // The floors, in the same run: what starting 100 processes costs this machine at all (node -e 0), and 100 shell
+  // hooks that PUT with curl and never retry (so some get 429 and are lost: that is the shell line's behaviour).
+  const floor = await startAll(() => [NODE, '-e', '0'], undefined);
+  const curl = await startAll((target, url) => ['curl', '-s', '-o', '/dev/null', '-X', 'PUT', '-H', 'content-type: application/json', '--data', `@${recordFile(dir, target)}`, `${url}/${target.id}`], 50);
+  const agent = await startAll((_target, url) => register(url), 50);
+  const ratio = round(agent.allDoneMs / 2000, 2);
+  return { ...agent, idealMs: 2000, ratio, floors: { 'node -e 0 x100': round(floor.allDoneMs), 'curl PUT x100 (no retry)': { ms: round(curl.allDoneMs), registered: curl.registered } } };
+}
+
+/** Starts 100 copies of a command at once; resolves when the CMDB holds 100 records (or all exited) with the counts. */
+async function startAll(argvOf: (target: ReturnType<typeof pod>, url: string) => string[], rateLimit: number | undefined) {
+  const cmdb = await startSandboxCmdb(rateLimit ? { rateLimit } : {});
   const started = performance.now();
   const runs = Array.from({ length: 100 }, () => {
     const target = pod(randomUUID());
-    return measure([EXECUTABLE, 'register', '--cmdb-url', cmdb.url, '--cluster', 'bench', '--container', 'app', '--podinfo-dir', '/nonexistent', '--log-level', 'warn', '--timeout', '60s'], target.env);
+    return measure(argvOf(target, cmdb.url), target.env);
   });
-  await until(() => cmdb.records.size >= 100, 60_000);
-  const allRegisteredMs = performance.now() - started;
+  let exited = false;
+  void Promise.all(runs).then(() => (exited = true));
+  await until(() => cmdb.records.size >= 100 || exited, 60_000);
+  const allDoneMs = performance.now() - started;
   await Promise.all(runs);
   const writes = cmdb.writes().length;
   await cmdb.close();
-  return { allRegisteredMs: round(allRegisteredMs), idealMs: 2000, ratio: round(allRegisteredMs / 2000, 2), requestsPerRegistration: round(writes / 100, 2), registered: cmdb.records.size, missing: 100 - cmdb.records.size, duplicates: cmdb.records.size - new Set([...cmdb.records.values()].map((r) => r.pod.uid)).size };
+  const uids = [...cmdb.records.values()].map((record) => record.pod.uid);
+  return { allDoneMs: round(allDoneMs), registered: cmdb.records.size, missing: 100 - cmdb.records.size, duplicates: uids.length - new Set(uids).size, requestsPerRegistration: round(writes / Math.max(1, cmdb.records.size), 2) };
 }
 
 /** 5. Deadline precision: deregister --timeout 3s against a CMDB that accepts and never answers. */
@@ -141,7 +156,7 @@ try {
     { budget: 'deregister wall <= 2.5x node -e 0', value: `${round((dereg?.wallMs.p50 ?? 0) / (base?.wallMs.p50 ?? 1), 2)}x`, ok: (dereg?.wallMs.p50 ?? 0) <= 2.5 * (base?.wallMs.p50 ?? 0) },
     { budget: 'deregister peak RSS <= 1.3x node -e 0', value: `${round((dereg?.maxRssMiB.p50 ?? 0) / (base?.maxRssMiB.p50 ?? 1), 2)}x`, ok: (dereg?.maxRssMiB.p50 ?? 0) <= 1.3 * (base?.maxRssMiB.p50 ?? 0) },
     { budget: 'burst: all 100, 0 duplicates', value: `${rollout.registered} registered, ${rollout.duplicates} duplicates`, ok: rollout.registered === 100 && rollout.duplicates === 0 },
-    { budget: 'burst: completion <= 1.3x ideal', value: `${rollout.ratio}x (${rollout.allRegisteredMs} ms)`, ok: rollout.ratio <= 1.3 },
+    { budget: 'burst: completion <= 1.3x ideal', value: `${rollout.ratio}x (${rollout.allDoneMs} ms; 100 x node -e 0 alone: ${rollout.floors['node -e 0 x100']} ms)`, ok: rollout.ratio <= 1.3 },
     { budget: 'burst: <= 2.0 requests per registration', value: `${rollout.requestsPerRegistration}`, ok: rollout.requestsPerRegistration <= 2 },
     { budget: 'deadline overshoot <= 250 ms', value: `p50 ${precision.overshootMs.p50}, max ${precision.maxMs} ms`, ok: precision.maxMs <= 250 },
   ].map((entry) => ({ ...entry, verdict: verdict(entry.ok) }));
@@ -157,6 +172,12 @@ try {
     `| waiter | lag p50 ms | lag p90 ms | CPU ms per s of waiting |`,
     '|---|---|---|---|',
     ...WAITERS.map((name) => `| ${name} | ${lag[name].p50} | ${lag[name].p90} | ${cost[name].cpuMsPerSecond} |`),
+    '',
+    '| rollout burst: 100 started at once, CMDB at 50 requests/s | until done ms | registered |',
+    '|---|---|---|',
+    `| cmdb-hook register | ${rollout.allDoneMs} | ${rollout.registered} (${rollout.requestsPerRegistration} requests each) |`,
+    `| curl PUT, no retry | ${rollout.floors['curl PUT x100 (no retry)'].ms} | ${rollout.floors['curl PUT x100 (no retry)'].registered} |`,
+    `| node -e 0 (start-up alone) | ${rollout.floors['node -e 0 x100']} | - |`,
     '',
     '| budget | measured | verdict |',
     '|---|---|---|',

@@ -1,6 +1,6 @@
 /** Running a command and measuring it: wall time here, CPU and peak RSS from /usr/bin/time (which counts children). */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,6 +11,7 @@ export interface Sample {
   code: number | null;
 }
 
+if (!existsSync('/usr/bin/time')) throw new Error('npm run bench needs GNU time at /usr/bin/time for CPU and peak RSS: apt-get install time');
 const scratch = mkdtempSync(join(tmpdir(), 'cmdb-hook-bench-'));
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
 let counter = 0;
