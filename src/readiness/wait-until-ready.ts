@@ -28,7 +28,9 @@ export async function waitUntilReady(probe: Probe, options: WaitOptions): Promis
       log.info({ target: probe.target, checks, waitedMs: Math.round(deadline.elapsed()) }, `app ready (${result.detail})`);
       return { checks };
     }
-    if (result.detail !== lastDetail && !deadline.expired()) log.info({ target: probe.target, seen: result.detail }, 'app not ready yet');
+    // A check cut short by the deadline says nothing about the app: keep what the last full check saw.
+    if (deadline.expired() && checks > 1) break;
+    if (result.detail !== lastDetail) log.info({ target: probe.target, seen: result.detail }, 'app not ready yet');
     lastDetail = result.detail;
     await sleepWithin(options.intervalMs, deadline);
   }
