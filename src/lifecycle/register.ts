@@ -38,7 +38,7 @@ export async function register(config: Config, context: RunContext): Promise<Out
   context.phase = 'cmdb';
   const record = buildRecord(pod, config, 'ready');
   const result = await withRetry((attempt) => backend.upsert(record, attempt), {
-    what: `PUT record ${record.id}`,
+    what: `register record ${record.id}`,
     deadline,
     attemptTimeoutMs: config.requestTimeoutMs,
     log,

@@ -7,7 +7,7 @@ import type { Deadline } from './deadline.ts';
 import { sleepWithin } from './deadline.ts';
 
 export interface RetryOptions {
-  /** What is being done, for messages: "PUT record 1234_app". */
+  /** What is being done, for messages: "register record 1234_app". */
   what: string;
   deadline: Deadline;
   /** The most one attempt may take; it is cut to what is left of the deadline. */

@@ -64,7 +64,7 @@ const CASES: BadInput[] = [
   { name: 'a boolean env var that is neither true nor false', env: { CMDB_HOOK_STRICT: 'maybe' }, message: /CMDB_HOOK_STRICT must be true or false, not "maybe"/ },
   { name: 'an empty --ready-url', args: ['--ready-url', ''], message: /--ready-url .* was given without a value/ },
   { name: 'a flag with no value at the end', args: ['--app'], message: /--app \(CMDB_HOOK_APP\) was given without a value/ },
-  { name: 'a token that cannot go into a header', args: ['--cmdb-token-file', controlToken], message: /--cmdb-token-file .* must hold the token alone: one word of visible ASCII/ },
+  { name: 'a token that cannot go into a header', args: ['--cmdb-token-file', controlToken], message: /--cmdb-token-file .* must hold the CMDB token alone: one word of visible ASCII/ },
   { name: 'a duration longer than a day', args: ['--timeout', '48h'], message: /--timeout .* 48h is longer than 24h/ },
   { name: 'dot notation', args: ['--field.owner', 'x'], message: /Unknown argument: field\.owner/ },
   { name: 'a negated boolean', args: ['--no-strict'], message: /Unknown argument: no-strict/ },
