@@ -35,4 +35,6 @@ export interface CmdbBackend {
   plan(operation: Operation, record: CmdbRecord): unknown;
   /** Loads what the first request needs, so register can do it while the app is still starting. */
   warmUp(): Promise<void>;
+  /** Throws ConfigError when the record lacks what this CMDB needs (NetBox: a pod IP), before register waits. */
+  check?(record: CmdbRecord): void;
 }

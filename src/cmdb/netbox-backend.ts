@@ -86,6 +86,7 @@ export function createNetboxBackend(config: Config): CmdbBackend {
 
   return {
     warmUp: () => client.warmUp(),
+    check: (record) => void requiredAddresses(record),
     async upsert(record, attempt) {
       const addresses = requiredAddresses(record);
       const mine = await api.byUid(record.pod.uid, attempt);

@@ -18,6 +18,8 @@ export async function register(config: Config, context: RunContext): Promise<Out
   introducePod(context, pod, config.container);
   const backend = createBackend(config);
 
+  backend.check?.(buildRecord(pod, config, 'ready'));
+
   if (config.dryRun) {
     context.print(backend.plan('upsert', buildRecord(pod, config, 'ready')));
     return { summary: 'dry run: printed the request(s) it would send; readiness not checked, nothing sent' };

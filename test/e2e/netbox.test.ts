@@ -293,9 +293,11 @@ test('the token never shows, even when NetBox echoes it in an error body', async
 test('no pod IP at all: a config error naming POD_IP; a --field NetBox cannot hold is one too', async (t) => {
   const { env, flags } = await netbox(t);
   const noIp = { ...env, POD_IP: '', POD_IPS: '' };
-  const run = await runHook(['register', ...flags], { env: noIp });
+  // Found before the readiness wait: an app that is never ready does not delay the error.
+  const run = await runHook(['register', ...flags, '--ready-url', 'http://127.0.0.1:1/ready', '--timeout', '60s'], { env: noIp, killAfterMs: 20_000 });
   assert.equal(run.code, 2);
   assert.match(run.summary, /POD_IP is not set/);
+  assert.ok(run.durationMs < 5000, `exited after ${Math.round(run.durationMs)}ms`);
   const field = await runHook(['register', ...flags, '--field', 'cost-center=42'], { env });
   assert.equal(field.code, 2);
   assert.match(field.summary, /--field .* "cost-center" cannot be a NetBox custom field name/);
