@@ -1,5 +1,5 @@
 import type { Config } from '../config.ts';
-import { ConfigError } from '../errors.ts';
+import { CmdbRejectedError, ConfigError } from '../errors.ts';
 import { settingName } from '../options.ts';
 import type { CmdbRecord } from '../pod/record.ts';
 import type { AttemptContext, CmdbBackend, Operation, WriteResult } from './backend.ts';
@@ -14,7 +14,9 @@ import { Pending, type Scope } from './template/placeholders.ts';
  * --cmdb-kind template: the requests come from --template-file (src/cmdb/template/load-template.ts describes it).
  * With a `find` step, register looks the record up and sends `update` when found, else `create`; deregister sends
  * `delete` (or `retire`) only when found, else the record is already gone. Without `find`, each operation is one
- * request, which must then be idempotent (Consul's PUT). The token goes only where the template puts `${token}`.
+ * request, which must then be idempotent (Consul's PUT). A create refused because an overlapping delivery created the
+ * record meanwhile (the CMDB's uniqueness rule) is followed by one more look-up and an update. The token goes only
+ * where the template puts `${token}`.
  */
 export function createTemplateBackend(config: Config): CmdbBackend {
   if (!config.templateFile) throw new Error('--template-file missing: src/config.ts should have refused it');
@@ -62,10 +64,21 @@ export function createTemplateBackend(config: Config): CmdbBackend {
   return {
     warmUp: () => client.warmUp(),
     async upsert(record, attempt) {
-      if (!template.find || !template.update) return { detail: (await send(template.create, scopeOf(record), attempt)).detail };
-      const look = await lookUp(template.find, record, attempt);
-      if (look.id === undefined) return { detail: `create: ${(await send(template.create, scopeOf(record), attempt)).detail}` };
-      return { detail: `update ${look.id}: ${(await send(template.update, scopeOf(record, look.id), attempt)).detail}` };
+      const { find, update } = template;
+      if (!find || !update) return { detail: (await send(template.create, scopeOf(record), attempt)).detail };
+      const updateFound = async (id: string | number) => ({ detail: `update ${id}: ${(await send(update, scopeOf(record, id), attempt)).detail}` });
+      const look = await lookUp(find, record, attempt);
+      if (look.id !== undefined) return updateFound(look.id);
+      try {
+        return { detail: `create: ${(await send(template.create, scopeOf(record), attempt)).detail}` };
+      } catch (error) {
+        // Two deliveries of the same hook overlap (the kubelet delivers at least once): the other one created the
+        // record between our look-up and our create, and the CMDB's uniqueness rule refused ours. Look again.
+        if (!(error instanceof CmdbRejectedError)) throw error;
+        const again = await lookUp(find, record, attempt);
+        if (again.id === undefined) throw error;
+        return updateFound(again.id);
+      }
     },
     remove: (record, attempt) => removeWith(template.delete, record, attempt),
     retire(record, attempt) {

@@ -85,6 +85,18 @@ test('blueking.json: register creates, register again updates the same instance,
   assert.match(gone.summary, /found no record .* \(find: none, 200 OK\)/);
 });
 
+test('blueking.json: an overlapping delivery created the instance after our look-up: the refused create turns into an update', async (t) => {
+  const { cmdb, run } = world(t, await startBlueking({ appCode: 'cmdb-hook', appSecret: TOKEN }), join(TEMPLATES, 'blueking.json'), { extra: BLUEKING_FIELDS });
+  assert.equal((await run('register')).code, 0);
+  // The other delivery's view: its look-up ran before the instance existed.
+  cmdb.injectFault({ status: 200, body: { result: true, code: 0, message: 'success', permission: null, data: { info: [] } } });
+  const late = await run('register', '--strict');
+  assert.equal(late.code, 0, late.stderr);
+  assert.deepEqual(calls(cmdb).slice(2).map((call) => call.split(' ')[0]), ['POST', 'POST', 'POST', 'PUT'], 'search (none), create (duplicate), search, update');
+  assert.match(late.summary, /\(update \d+: 200 OK\)/);
+  assert.equal(cmdb.instances.size, 1);
+});
+
 test('blueking.json: --deregister-action retire keeps the instance, marked terminated', async (t) => {
   const { cmdb, run } = world(t, await startBlueking({ appCode: 'cmdb-hook', appSecret: TOKEN }), join(TEMPLATES, 'blueking.json'), { extra: BLUEKING_FIELDS });
   assert.equal((await run('register')).code, 0);
@@ -101,7 +113,8 @@ test('blueking.json: a 200 answer with result false is a refusal: reported, exit
   const open = await run('register');
   assert.equal(open.code, 0, open.stderr);
   assert.match(open.summary, /FAILED: POST http:\/\/127\.0\.0\.1:\d+\/api\/v3\/create\/instance\/object\/k8s_pod answered 200 OK \(create: result is false, the template expects true\): .*attribute k8s_app does not exist.*; exit 0 \(fail-open; --strict exits 4\)/);
-  assert.equal(cmdb.requests.length, 2, 'a refusal is not retried');
+  // The refused create is not retried; one more look-up checks that no overlapping delivery created the record.
+  assert.deepEqual(calls(cmdb).map((call) => call.split('/')[3]), ['search', 'create', 'search']);
   const strict = await run('register', '--strict');
   assert.equal(strict.code, 4, strict.stderr);
   assert.equal(cmdb.instances.size, 0);
