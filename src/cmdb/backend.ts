@@ -1,9 +1,13 @@
 import type { CmdbRecord } from '../pod/record.ts';
 
-/** What one attempt may use: the run's deadline signal and the time this attempt is allowed. */
+/**
+ * What one attempt may use: the run's deadline signal and the time this attempt is allowed, shared by all the
+ * requests it sends (performance.now() by which it must be over).
+ */
 export interface AttemptContext {
   signal: AbortSignal;
   timeoutMs: number;
+  endsAt: number;
 }
 
 /** What the CMDB said, in a few words for the summary line, e.g. "201 Created". */

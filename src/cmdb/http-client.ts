@@ -106,7 +106,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           ...(request.form ? { form: request.form } : request.body === undefined ? {} : { json: request.body }),
           ...(request.headers ? { headers: request.headers } : {}),
           signal: attempt.signal,
-          timeout: { request: timerMs(attempt.timeoutMs) },
+          // What is left of the attempt's time: an attempt of several requests never takes longer than one allows.
+          timeout: { request: timerMs(attempt.endsAt - performance.now()) },
           agent: (agents ??= { http: new http.Agent(), https: new https.Agent() }),
         });
         return {
@@ -175,7 +176,8 @@ export function maskerOf(secrets: readonly (string | undefined)[]): (text: strin
     // Too short to mask without wrecking the text around it; config refuses such secrets anyway.
     if (!secret || secret.length < 4) continue;
     const encoded = encodeURIComponent(secret);
-    forms.add(secret).add(JSON.stringify(secret).slice(1, -1).replaceAll('/', '\\/')).add(encoded).add(encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
+    const escaped = JSON.stringify(secret).slice(1, -1);
+    forms.add(secret).add(escaped).add(escaped.replaceAll('/', '\\/')).add(encoded).add(encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
   }
   if (forms.size === 0) return (text) => text;
   // Longest first, so a secret that contains another is masked whole.
@@ -189,10 +191,29 @@ export function maskerOf(secrets: readonly (string | undefined)[]): (text: strin
  * failure).
  */
 export function answerError(request: HttpRequest, response: HttpResponse, mask: (text: string) => string, why?: string): CmdbRejectedError | CmdbUnavailableError {
-  const detail = `${response.status} ${response.statusText}`.trim();
+  const detail = statusLine(response);
   const message = `${request.method} ${mask(request.url)} answered ${detail}${why ? ` (${why})` : ''}${response.body ? `: ${excerpt(response.body)}` : ''}`;
   if (isTransientStatus(response.status)) return new CmdbUnavailableError(message, { status: response.status, retryAfterMs: response.retryAfterMs });
   return new CmdbRejectedError(message, { status: response.status });
+}
+
+/** "201 Created": the status line of an answer, for messages and the summary. */
+export function statusLine(response: HttpResponse): string {
+  return `${response.status} ${response.statusText}`.trim();
+}
+
+/** A body parsed as JSON, or undefined when it is not JSON (an HTML error page, an empty 204). */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** --cmdb-url without its trailing slashes, to append API paths to; `<cmdb-url>` for a --dry-run without one. */
+export function baseUrlOf(cmdbUrl: URL | undefined): string {
+  return cmdbUrl?.href.replace(/\/+$/, '') ?? '<cmdb-url>';
 }
 
 /** A short, single-line excerpt of a CMDB error body for messages. */

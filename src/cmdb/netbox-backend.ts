@@ -86,7 +86,14 @@ export function createNetboxBackend(config: Config): CmdbBackend {
 
   return {
     warmUp: () => client.warmUp(),
-    check: (record) => void requiredAddresses(record),
+    check(record) {
+      const addresses = requiredAddresses(record);
+      // A hostNetwork pod has the node's address: every such pod on the node would claim it, and each would take the
+      // record over from a pod that is alive. Pod IPs are what this backend records.
+      if (record.node.ip && addresses.some((pod) => pod.host === canonicalHost(record.node.ip ?? ''))) {
+        throw new ConfigError(`POD_IP ${record.pod.ip ?? ''} is the node's address (HOST_IP): a hostNetwork pod has no IP of its own for NetBox to record; do not run the netbox hooks in hostNetwork pods`);
+      }
+    },
     async upsert(record, attempt) {
       const addresses = requiredAddresses(record);
       const mine = await api.byUid(record.pod.uid, attempt);

@@ -4,8 +4,8 @@ import { settingName } from '../options.ts';
 import type { CmdbRecord } from '../pod/record.ts';
 import type { AttemptContext, CmdbBackend, WriteResult } from './backend.ts';
 import { readPassword, readToken } from './credentials.ts';
-import { createHttpClient, type HttpRequest } from './http-client.ts';
-import { failedAnswer, objectOf, parseJson, readReconcileAnswer, serviceNowError } from './servicenow/answers.ts';
+import { baseUrlOf, createHttpClient, parseJson, statusLine, type HttpRequest } from './http-client.ts';
+import { failedAnswer, objectOf, readReconcileAnswer, serviceNowError } from './servicenow/answers.ts';
 
 /** The class of the CI: one per pod, identified by the pod UID (k8s_uid). */
 const POD_CLASS = 'cmdb_ci_kubernetes_pod';
@@ -52,12 +52,10 @@ export function createServicenowBackend(config: Config): CmdbBackend {
   };
 
   const remove = async (record: CmdbRecord, attempt: AttemptContext): Promise<WriteResult> => {
-    // Both requests share the attempt's time, so one attempt never takes longer than --request-timeout.
-    const endsAt = performance.now() + attempt.timeoutMs;
     const uid = record.pod.uid;
     const lookUp = lookUpRequest(record);
     const found = await client.send(lookUp, attempt);
-    const status = `${found.status} ${found.statusText}`.trim();
+    const status = statusLine(found);
     // Version 1 of the Table API answers an empty query with 404 and an error body (c_TableAPI.md).
     if (found.status === 404 && serviceNowError(found.body)) return { detail: `${status}, no ${POD_CLASS} with k8s_uid ${uid}`, alreadyGone: true };
     if (found.status < 200 || found.status >= 300) throw failedAnswer(lookUp, found, mask);
@@ -74,8 +72,8 @@ export function createServicenowBackend(config: Config): CmdbBackend {
     }
     if (!/^[0-9a-f]{32}$/.test(sysId)) throw new CmdbRejectedError(`${lookUp.method} ${mask(lookUp.url)} answered a CI without a valid sys_id: ${JSON.stringify(sysId)}`);
     const request = deleteRequest(sysId);
-    const deleted = await client.send(request, { signal: attempt.signal, timeoutMs: endsAt - performance.now() });
-    const detail = `${deleted.status} ${deleted.statusText}`.trim();
+    const deleted = await client.send(request, attempt);
+    const detail = statusLine(deleted);
     if (deleted.status >= 200 && deleted.status < 300) return { detail };
     // Deleted by someone else between the look-up and the delete: gone is gone.
     if (deleted.status === 404) return { detail, alreadyGone: true };
@@ -145,5 +143,5 @@ function instanceUrlOf(config: Config): string {
   if (/\/api(\/|$)/.test(config.cmdbUrl.pathname)) {
     throw new ConfigError(`${settingName('cmdb-url')} ${config.cmdbUrl.href} holds an API path; with --cmdb-kind servicenow give the instance URL, e.g. https://acme.service-now.com`);
   }
-  return config.cmdbUrl.href.replace(/\/+$/, '');
+  return baseUrlOf(config.cmdbUrl);
 }

@@ -4,7 +4,7 @@ import { settingName } from '../options.ts';
 import type { CmdbRecord } from '../pod/record.ts';
 import type { AttemptContext, CmdbBackend, Operation, WriteResult } from './backend.ts';
 import { readToken } from './credentials.ts';
-import { createHttpClient } from './http-client.ts';
+import { baseUrlOf, createHttpClient, statusLine } from './http-client.ts';
 import { buildRequest } from './template/build-request.ts';
 import { checkAnswer, foundId } from './template/check-answer.ts';
 import { loadTemplate, type RequestTemplate, type Template } from './template/load-template.ts';
@@ -31,14 +31,14 @@ export function createTemplateBackend(config: Config): CmdbBackend {
   }
   const client = createHttpClient({ secrets: [token ?? ''], tls: config.tls });
   // Without --cmdb-url (only allowed with --dry-run) the plan shows where the path would go.
-  const base = config.cmdbUrl?.href.replace(/\/+$/, '') ?? '<cmdb-url>';
+  const base = baseUrlOf(config.cmdbUrl);
   const scopeOf = (record: CmdbRecord, found?: Scope['found']): Scope => ({ record, token, found });
 
   /** One request of the template, judged by its rules. */
   const send = async (step: RequestTemplate, scope: Scope, attempt: AttemptContext) => {
     const request = buildRequest(step, base, scope);
     const response = await client.send(request, attempt);
-    return { request, response, verdict: checkAnswer(step, request, response, client.mask), detail: `${response.status} ${response.statusText}`.trim() };
+    return { request, response, verdict: checkAnswer(step, request, response, client.mask), detail: statusLine(response) };
   };
 
   /** The look-up: the id of the record, or undefined with what the CMDB said when there is none. */

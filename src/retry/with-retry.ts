@@ -37,7 +37,8 @@ export async function withRetry<T>(operation: (attempt: AttemptContext) => Promi
       async () => {
         attempts++;
         try {
-          return await operation({ signal: deadline.signal, timeoutMs: Math.min(options.attemptTimeoutMs, deadline.remaining()) });
+          const timeoutMs = Math.min(options.attemptTimeoutMs, deadline.remaining());
+          return await operation({ signal: deadline.signal, timeoutMs, endsAt: performance.now() + timeoutMs });
         } catch (error) {
           last = error;
           if (error instanceof HookError && error.transient) throw error;

@@ -215,6 +215,27 @@ test('the UID guard: a late deregister of the old pod leaves the newer pod\'s IP
   assert.ok(late.logs.some((line) => line.msg === 'left the CMDB record alone'));
 });
 
+test('the UID guard on deregister when NetBox ignores the cf_ filter (filter logic Disabled): another pod\'s address is never touched', async (t) => {
+  const { nb, env, flags } = await netbox(t, { unfilterable: ['k8s_pod_uid'] });
+  const other = nb.seed({ address: '10.244.9.9/32', custom_field_data: { k8s_pod_uid: randomUUID() } });
+  for (const action of ['delete', 'retire']) {
+    const run = await runHook(['deregister', ...flags, '--deregister-action', action, '--strict'], { env });
+    // The agent sees that the list is not this pod's and stops, saying what to fix; nothing is changed.
+    assert.equal(run.code, 4, run.stderr);
+    assert.match(run.summary, /set the filter logic of custom field k8s_pod_uid to Exact .*nothing was changed/);
+  }
+  assert.deepEqual(nb.writes(), [], 'no DELETE and no PATCH');
+  assert.equal(nb.ips.get(other.id)?.status, 'active');
+});
+
+test('a hostNetwork pod (POD_IP is HOST_IP) is refused at once: its address is the node\'s, not its own', async (t) => {
+  const { nb, env, flags } = await netbox(t);
+  const run = await runHook(['register', ...flags], { env: { ...env, POD_IP: '192.0.2.7', POD_IPS: '192.0.2.7', HOST_IP: '192.0.2.7' } });
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(run.summary, /POD_IP 192\.0\.2\.7 is the node's address \(HOST_IP\)/);
+  assert.equal(nb.requests.length, 0);
+});
+
 test('a missing custom field is a config problem that names what to create: exit 0, 4 with --strict, nothing retried', async (t) => {
   const { nb, env, flags } = await netbox(t, { customFields: [] });
   const run = await runHook(['register', ...flags], { env });

@@ -211,6 +211,16 @@ test('UID guard: a CI with another pod\'s k8s_uid is never deleted', async (t) =
   assert.match(run.summary, /found no record/);
 });
 
+test('UID guard when ServiceNow ignores the query: the CI it lists belongs to another pod, so nothing is deleted', async (t) => {
+  const { sn, env, flags } = await world(t, { queryIgnored: true });
+  const other = sn.seed({ name: 'web-1', k8s_uid: 'another-pod-uid', namespace: 'shop' });
+  const run = await runHook(['deregister', ...flags, '--deregister-action', 'delete', '--strict'], { env });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(sn.requests.map((request) => request.method), ['GET'], 'no DELETE');
+  assert.ok(sn.cis.has(other));
+  assert.match(run.summary, new RegExp(`left the record of .*_app alone: .* has k8s_uid "another-pod-uid", not this pod's UID`));
+});
+
 test('--dry-run sends nothing, works without --cmdb-url, and masks the credentials', async (t) => {
   const { sn, env, flags } = await world(t);
   const noUrl = flags.filter((flag, index) => flag !== '--cmdb-url' && flags[index - 1] !== '--cmdb-url');

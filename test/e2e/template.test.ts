@@ -277,6 +277,23 @@ test('an error body that echoes the token is masked', async (t) => {
   assert.match(rejected.summary, /answered 400 Bad Request: bad request from token \*\*\* \(\*\*\*\)/);
 });
 
+test('a path value that is empty, . or .. is refused, never sent to another resource', async (t) => {
+  // Percent-encoding keeps '..' as it is and URL parsing walks up: a delete keyed by an annotation set to '..' would
+  // go to the collection. The pod's values decide it, so it is a refusal (exit 0, 4 with --strict), not exit 2.
+  const file = join(dir, 'dotted-path.json');
+  writeFileSync(file, JSON.stringify({ create: { method: 'PUT', path: '/v1/agent/service/register', json: { ID: '${id}' } }, delete: { method: 'PUT', path: '/v1/agent/service/deregister/${annotations.service}' } }));
+  const cmdb = await startConsul({ token: TOKEN });
+  const podinfo = podinfoDir({ labels: 'app="shop"', annotations: 'service=".."' });
+  t.after(async () => {
+    await cmdb.close();
+    rmSync(podinfo, { recursive: true, force: true });
+  });
+  const run = noToken(await runHook(['deregister', ...baseFlags(cmdb.url, podinfo), '--cmdb-kind', 'template', '--template-file', file, '--cmdb-token-file', tokenFile, '--strict'], { env: downwardEnv() }));
+  assert.equal(run.code, 4, run.stderr);
+  assert.match(run.summary, /path \/v1\/agent\/service\/deregister\/\$\{annotations\.service\} cannot be sent: \$\{annotations\.service\} is "\.\."/);
+  assert.equal(cmdb.requests.length, 0);
+});
+
 interface BadTemplate {
   name: string;
   content: string;

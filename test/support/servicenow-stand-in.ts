@@ -35,6 +35,9 @@ export interface ServicenowOptions {
   discoverySources?: string[];
   /** Fields this instance's cmdb_ci_kubernetes_pod lacks (e.g. k8s_uid, to show a query that ServiceNow ignores). */
   missingFields?: string[];
+  /** The Table API drops the whole sysparm_query (as it does with a query it cannot read: c_TableAPI.md) and lists
+   *  every CI: only the client's own k8s_uid check keeps another pod's CI from being deleted. */
+  queryIgnored?: boolean;
   /** 401 answers repeat the Authorization header they got (a badly behaved proxy): output must still mask it. */
   echoAuthorization?: boolean;
 }
@@ -117,7 +120,7 @@ export async function startServicenowStandIn(options: ServicenowOptions = {}): P
   const list = (request: StandInRequest): StandInAnswer => {
     // Only `=` conditions joined by ^; a condition on a field the table lacks is dropped, as ServiceNow does.
     const conditions = (request.query.get('sysparm_query') ?? '').split('^').filter(Boolean).map((part) => part.split('=') as [string, string?]);
-    const applied = conditions.filter(([field, value]) => fields.includes(field) && value !== undefined);
+    const applied = options.queryIgnored ? [] : conditions.filter(([field, value]) => fields.includes(field) && value !== undefined);
     const limit = Number(request.query.get('sysparm_limit') ?? 10000);
     const wanted = (request.query.get('sysparm_fields') ?? '').split(',').filter((field) => fields.includes(field));
     const rows = [...cis.values()]

@@ -143,8 +143,15 @@ for (const { text, value } of VALUES) {
 }
 
 test('placeholder: path values are percent-encoded, one segment each; <found.id> shows as is in a plan', () => {
-  assert.equal(resolvePath('/r/${labels.evil}?ns=${namespace}', scope), `/r/${encodeURIComponent(HOSTILE)}?ns=shop`);
-  assert.equal(resolvePath('/r/${found.id}', { ...scope, found: new Pending('<found.id>') }), '/r/<found.id>');
+  assert.deepEqual(resolvePath('/r/${labels.evil}?ns=${namespace}', scope), { path: `/r/${encodeURIComponent(HOSTILE)}?ns=shop` });
+  assert.deepEqual(resolvePath('/r/${found.id}', { ...scope, found: new Pending('<found.id>') }), { path: '/r/<found.id>' });
+  // Percent-encoding leaves '', '.' and '..' as they are, and URL parsing would walk up: refused in the path part.
+  for (const segment of ['', '.', '..']) {
+    const dotted = { ...scope, record: { ...scope.record, annotations: { x: segment } } };
+    assert.deepEqual(resolvePath('/v1/deregister/${annotations.x}', dotted), { unsafe: `\${annotations.x} is ${JSON.stringify(segment)}` });
+    assert.deepEqual(resolvePath('/v1/find?name=${annotations.x}', dotted), { path: `/v1/find?name=${encodeURIComponent(segment)}` }, 'a query value may be anything');
+  }
+  assert.deepEqual(resolvePath('/v1/deregister/${labels.missing}/x', scope), { unsafe: '${labels.missing} is ""' });
   assert.equal(resolveValue('${found.id}', { ...scope, found: new Pending('<found.id>') }), '<found.id>');
 });
 

@@ -2,7 +2,7 @@ import type { Config } from '../../config.ts';
 import { CmdbRejectedError, CmdbUnavailableError } from '../../errors.ts';
 import { settingName } from '../../options.ts';
 import type { AttemptContext } from '../backend.ts';
-import { answerError, type HttpClient, type HttpRequest, type HttpResponse } from '../http-client.ts';
+import { answerError, baseUrlOf, parseJson, statusLine, type HttpClient, type HttpRequest, type HttpResponse } from '../http-client.ts';
 import { customFieldAction, whatToCreate } from './config-problems.ts';
 import { canonicalHost, inTable, ownerOf, UID_FIELD, type NetboxIp } from './ip-address.ts';
 
@@ -19,9 +19,8 @@ const DUPLICATE = /Duplicate IP address found in/;
  * not follow. Each call sends one request under the attempt's signal and timeout; none retries (src/retry does).
  */
 export function createIpApi(client: HttpClient, config: Config) {
-  const root = `${config.cmdbUrl?.href.replace(/\/+$/, '') ?? '<cmdb-url>'}/api/ipam/ip-addresses/`;
+  const root = `${baseUrlOf(config.cmdbUrl)}/api/ipam/ip-addresses/`;
   const vrf = config.netbox.vrf;
-  const detailOf = (response: HttpResponse) => `${response.status} ${response.statusText}`.trim();
 
   const requests = {
     /** Custom field filters are cf_<name> (NetBoxModelFilterSet in netbox/netbox/filtersets.py). */
@@ -52,7 +51,7 @@ export function createIpApi(client: HttpClient, config: Config) {
   const list = async (request: HttpRequest, attempt: AttemptContext): Promise<NetboxIp[]> => {
     const response = await client.send(request, attempt);
     if (response.status !== 200) throw failure(request, response);
-    const results = (parse(response.body) as { results?: unknown } | undefined)?.results;
+    const results = (parseJson(response.body) as { results?: unknown } | undefined)?.results;
     if (!Array.isArray(results) || !results.every(isIp)) {
       throw answerError(request, response, client.mask, 'not a NetBox list of IP addresses; is --cmdb-url the NetBox base URL?');
     }
@@ -60,7 +59,7 @@ export function createIpApi(client: HttpClient, config: Config) {
   };
 
   const one = (request: HttpRequest, response: HttpResponse): NetboxIp => {
-    const ip = parse(response.body);
+    const ip = parseJson(response.body);
     if (!isIp(ip)) throw answerError(request, response, client.mask, 'not a NetBox IP address');
     return ip;
   };
@@ -95,7 +94,7 @@ export function createIpApi(client: HttpClient, config: Config) {
       const response = await client.send(request, attempt);
       if (response.status === 201) {
         const ip = one(request, response);
-        return { ip, detail: `${detailOf(response)} ${ip.address} (id ${ip.id})` };
+        return { ip, detail: `${statusLine(response)} ${ip.address} (id ${ip.id})` };
       }
       if (response.status === 400 && DUPLICATE.test(response.body)) return 'duplicate';
       throw failure(request, response);
@@ -104,7 +103,7 @@ export function createIpApi(client: HttpClient, config: Config) {
     async update(ip: NetboxIp, body: unknown, attempt: AttemptContext): Promise<string> {
       const request = requests.update(ip.id, body);
       const response = await client.send(request, attempt);
-      if (response.status === 200) return `${detailOf(response)} ${ip.address} (id ${ip.id})`;
+      if (response.status === 200) return `${statusLine(response)} ${ip.address} (id ${ip.id})`;
       if (response.status === 404) {
         // Deleted between look-up and write (a reaper, a person): the next attempt looks again and creates it.
         throw new CmdbUnavailableError(`${request.method} ${client.mask(request.url)} answered 404: IP address ${ip.address} (id ${ip.id}) went away after the look-up`, { status: 404 });
@@ -116,22 +115,13 @@ export function createIpApi(client: HttpClient, config: Config) {
     async remove(ip: NetboxIp, attempt: AttemptContext): Promise<{ detail: string; gone: boolean }> {
       const request = requests.remove(ip.id);
       const response = await client.send(request, attempt);
-      if (response.status === 204) return { detail: `${detailOf(response)} ${ip.address} (id ${ip.id})`, gone: false };
-      if (response.status === 404) return { detail: `${detailOf(response)} ${ip.address} (id ${ip.id})`, gone: true };
+      if (response.status === 204) return { detail: `${statusLine(response)} ${ip.address} (id ${ip.id})`, gone: false };
+      if (response.status === 404) return { detail: `${statusLine(response)} ${ip.address} (id ${ip.id})`, gone: true };
       throw failure(request, response);
     },
   };
 }
 
-export type IpApi = ReturnType<typeof createIpApi>;
-
-function parse(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
 
 function isIp(value: unknown): value is NetboxIp {
   const ip = value as Partial<NetboxIp> | null | undefined;

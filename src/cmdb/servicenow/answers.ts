@@ -5,7 +5,7 @@
  */
 import { CmdbUnavailableError, type CmdbRejectedError } from '../../errors.ts';
 import type { WriteResult } from '../backend.ts';
-import { answerError, excerpt, type HttpRequest, type HttpResponse } from '../http-client.ts';
+import { answerError, excerpt, parseJson, statusLine, type HttpRequest, type HttpResponse } from '../http-client.ts';
 
 type Mask = (text: string) => string;
 
@@ -60,7 +60,7 @@ const ITEM_ERROR_HINTS: Readonly<Record<string, string>> = {
  * errors. A top-level error, a missing item, item errors or errorCount > 0 are failures.
  */
 export function readReconcileAnswer(request: HttpRequest, response: HttpResponse, mask: Mask): WriteResult {
-  const status = `${response.status} ${response.statusText}`.trim();
+  const status = statusLine(response);
   const fail = (why: string, transient = false) => {
     const error = answerError(request, { ...response, body: '' }, mask, why);
     return transient ? new CmdbUnavailableError(error.message, { status: response.status }) : error;
@@ -95,13 +95,6 @@ function textOf(value: unknown, fallback: string): string {
   return typeof value === 'string' ? value : fallback;
 }
 
-export function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
 
 export function objectOf(value: unknown): Record<string, unknown> | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;

@@ -10,9 +10,13 @@ import { asText, resolvePath, resolveText, resolveTree, type Scope } from './pla
  */
 export function buildRequest(template: RequestTemplate, base: string, scope: Scope): HttpRequest {
   const headers = Object.fromEntries(Object.entries(template.headers).map(([name, value]) => [name, headerValue(template, name, value, scope)]));
+  const path = resolvePath(template.path, scope);
+  if ('unsafe' in path) {
+    throw new CmdbRejectedError(`the template's ${template.step} path ${template.path} cannot be sent: ${path.unsafe}, which would change the path itself; key the path by values that are always set (\${id}, \${pod.uid})`);
+  }
   return {
     method: template.method,
-    url: `${base}${resolvePath(template.path, scope)}`,
+    url: `${base}${path.path}`,
     ...(Object.keys(headers).length > 0 ? { headers } : {}),
     ...(template.json === undefined ? {} : { body: resolveTree(template.json, scope) }),
     ...(template.form ? { form: Object.fromEntries(Object.entries(template.form).map(([name, value]) => [name, asText(resolveTree(value, scope))])) } : {}),

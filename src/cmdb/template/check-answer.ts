@@ -1,5 +1,5 @@
 import type { HttpRequest, HttpResponse } from '../http-client.ts';
-import { answerError } from '../http-client.ts';
+import { answerError, parseJson } from '../http-client.ts';
 import { valueAt } from './dotted-path.ts';
 import type { RequestTemplate } from './load-template.ts';
 
@@ -35,10 +35,3 @@ export function foundId(template: RequestTemplate & { id: string }, document: un
   throw answerError(request, response, mask, `find: ${template.id} holds ${JSON.stringify(id)}, which is not an id`);
 }
 
-function parseJson(body: string): unknown {
-  try {
-    return JSON.parse(body) as unknown;
-  } catch {
-    return undefined;
-  }
-}

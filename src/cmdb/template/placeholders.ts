@@ -103,12 +103,23 @@ export function resolveText(text: string, scope: Scope): string {
   return asText(resolveValue(text, scope));
 }
 
-/** Resolves a URL path: each value percent-encoded, so it stays one path segment or one query value. */
-export function resolvePath(text: string, scope: Scope): string {
-  return text.replace(PLACEHOLDER, (_, name: string) => {
+/**
+ * Resolves a URL path: each value percent-encoded, so it stays one path segment or one query value. Refuses (`unsafe`)
+ * a value in the path part that is empty, `.` or `..`: percent-encoding leaves those as they are (and URL parsing reads `%2e%2e` as
+ * `..`), so an absent label or a hostile annotation would point the request at another resource.
+ */
+export function resolvePath(text: string, scope: Scope): { path: string } | { unsafe: string } {
+  let unsafe: string | undefined;
+  const query = text.indexOf('?');
+  const path = text.replace(PLACEHOLDER, (_, name: string, at: number) => {
     const value = lookUp(name, scope);
-    return value instanceof Pending ? value.text : encodeURIComponent(asText(value));
+    if (value instanceof Pending) return value.text;
+    const segment = asText(value);
+    const inPath = query < 0 || at < query;
+    if (inPath && (segment === '' || segment === '.' || segment === '..')) unsafe ??= `\${${name}} is ${JSON.stringify(segment)}`;
+    return encodeURIComponent(segment);
   });
+  return unsafe === undefined ? { path } : { unsafe };
 }
 
 /** A value written into a longer string: strings as they are, null as nothing, objects and arrays as JSON. */
