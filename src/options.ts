@@ -44,7 +44,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { flag: 'namespace-file', type: 'string', commands: BOTH, default: '/var/run/secrets/kubernetes.io/serviceaccount/namespace', describe: 'Fallback for the namespace when POD_NAMESPACE is unset.' },
   { flag: 'ready-url', type: 'string', commands: ['register'], describe: 'Readiness URL (http or https), checked like the kubelet httpGet probe.' },
   { flag: 'ready-tcp', type: 'string', commands: ['register'], describe: 'Readiness TCP port or host:port (port alone: 127.0.0.1 and ::1).' },
-  { flag: 'ready-interval', type: 'string', commands: ['register'], default: '50ms', describe: 'Pause between readiness checks (short: the CMDB should know within tens of ms).' },
+  { flag: 'ready-interval', type: 'string', commands: ['register'], default: '30ms', describe: 'Pause between readiness checks (short: the CMDB should know within tens of ms).' },
   { flag: 'ready-timeout', type: 'string', commands: ['register'], default: '1s', describe: 'Limit of one readiness check (the kubelet default).' },
   { flag: 'background', type: 'boolean', commands: ['register'], default: 'false', describe: 'Return at once; a detached process waits and registers (NetworkPolicy clusters).' },
   { flag: 'deregister-action', type: 'string', commands: ['deregister'], describe: 'delete, or retire (keep the record marked gone). Default: delete; retire with --cmdb-kind servicenow.' },

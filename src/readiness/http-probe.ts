@@ -18,20 +18,34 @@ export function createHttpProbe(url: URL): Probe {
   return {
     target: url.href,
     async check(signal, timeoutMs) {
-      const timeout = AbortSignal.any([signal, AbortSignal.timeout(timerMs(timeoutMs))]);
-      let current = url;
-      for (let hop = 0; ; hop++) {
-        const answer = await getFromAnyLoopback(current, timeout).catch((error: unknown) => failure(error, signal, timeoutMs));
-        if (!('location' in answer)) return answer;
-        if (hop >= MAX_REDIRECTS) return { ready: false, detail: `more than ${MAX_REDIRECTS} redirects` };
-        const next = new URL(answer.location, current);
-        if (next.hostname !== current.hostname) {
-          return { ready: true, detail: `${answer.status} to ${next.host}`, warning: `redirect to another host ${next.host} not followed; counted as ready, as the kubelet does` };
-        }
-        current = next;
+      // One controller per check, ended by the deadline or the check's own timeout, and let go afterwards: a poll runs
+      // twenty times a second, and AbortSignal.any/timeout would leave a trail of signals for the GC each time.
+      const timeout = new AbortController();
+      const stop = () => timeout.abort();
+      const timer = setTimeout(stop, timerMs(timeoutMs));
+      signal.addEventListener('abort', stop, { once: true });
+      try {
+        return await follow(signal, timeout.signal, timeoutMs);
+      } finally {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', stop);
       }
     },
   };
+
+  async function follow(deadline: AbortSignal, timeout: AbortSignal, timeoutMs: number): Promise<ProbeResult> {
+    let current = url;
+    for (let hop = 0; ; hop++) {
+      const answer = await getFromAnyLoopback(current, timeout).catch((error: unknown) => failure(error, deadline, timeoutMs));
+      if (!('location' in answer)) return answer;
+      if (hop >= MAX_REDIRECTS) return { ready: false, detail: `more than ${MAX_REDIRECTS} redirects` };
+      const next = new URL(answer.location, current);
+      if (next.hostname !== current.hostname) {
+        return { ready: true, detail: `${answer.status} to ${next.host}`, warning: `redirect to another host ${next.host} not followed; counted as ready, as the kubelet does` };
+      }
+      current = next;
+    }
+  }
 }
 
 type Answer = ProbeResult | { status: number; location: string };
