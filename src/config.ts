@@ -1,4 +1,5 @@
 import { BACKEND_KINDS } from './cmdb/factory.ts';
+import { checkKindSettings } from './cmdb/kind-settings.ts';
 import { parseDuration } from './duration.ts';
 import { ConfigError } from './errors.ts';
 import { readSettingFile } from './files.ts';
@@ -240,42 +241,17 @@ function parseReadiness(readyUrl: string | undefined, readyTcp: string | undefin
   return { kind: 'tcp', hosts: host ? [host] : ['127.0.0.1', '::1'], port };
 }
 
-/** Which settings belong to which --cmdb-kind: a setting of another kind is a mistake worth saying out loud. */
-const KIND_SETTINGS: Readonly<Record<string, readonly string[]>> = {
-  template: ['template-file'],
-  netbox: ['netbox-tenant', 'netbox-tag', 'netbox-vrf'],
-  servicenow: ['servicenow-data-source', 'cmdb-user', 'cmdb-password-file'],
-};
-
-function checkKindSettings(kind: string, text: (flag: string) => string | undefined, settings: Map<string, unknown>): void {
-  for (const [owner, flags] of Object.entries(KIND_SETTINGS)) {
-    if (owner === kind) continue;
-    const given = flags.find((flag) => settings.has(flag));
-    if (given) throw new ConfigError(`${settingName(given)} is only used with --cmdb-kind ${owner}, and --cmdb-kind is ${kind}; remove it or change the kind`);
-  }
-  if (kind === 'template' && !text('template-file')) {
-    throw new ConfigError(`${settingName('template-file')} is required with --cmdb-kind template: point it at the request template (a mounted ConfigMap key)`);
-  }
-  if (kind === 'servicenow') {
-    if (!text('servicenow-data-source')?.trim()) {
-      throw new ConfigError(`${settingName('servicenow-data-source')} is required with --cmdb-kind servicenow: the discovery source name registered for Identification and Reconciliation`);
-    }
-    if (Boolean(text('cmdb-user')) !== Boolean(text('cmdb-password-file'))) {
-      throw new ConfigError(`${settingName('cmdb-user')} and ${settingName('cmdb-password-file')} go together for basic auth; set both, or use --cmdb-token-file`);
-    }
-    if (text('cmdb-user') && text('cmdb-token-file')) {
-      throw new ConfigError(`${settingName('cmdb-user')} and ${settingName('cmdb-token-file')} exclude each other; use basic auth or a bearer token, not both`);
-    }
-  }
+/** The values of a repeatable setting: one from a single flag, several from repeats or env var lines. */
+function entriesOf(value: string | boolean | string[] | undefined): string[] {
+  return typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
 }
 
 function listOf(value: string | boolean | string[] | undefined): string[] {
-  const entries = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
-  return entries.map((entry) => entry.trim()).filter(Boolean);
+  return entriesOf(value).map((entry) => entry.trim()).filter(Boolean);
 }
 
 function parseFields(value: string | boolean | string[] | undefined): Record<string, string> {
-  const entries = typeof value === 'string' ? [value] : Array.isArray(value) ? value : [];
+  const entries = entriesOf(value);
   // A Map, then Object.fromEntries: a key such as __proto__ becomes a plain field, not the object's prototype.
   const fields = new Map<string, string>();
   for (const entry of entries) {

@@ -18,10 +18,12 @@ export async function register(config: Config, context: RunContext): Promise<Out
   introducePod(context, pod, config.container);
   const backend = createBackend(config);
 
-  backend.check?.(buildRecord(pod, config, 'ready'));
+  // What the record will hold, to check before waiting; the one sent is built after readiness (its observedAt).
+  const draft = buildRecord(pod, config, 'ready');
+  backend.check?.(draft);
 
   if (config.dryRun) {
-    context.print(backend.plan('upsert', buildRecord(pod, config, 'ready')));
+    context.print(backend.plan('upsert', draft));
     return { summary: 'dry run: printed the request(s) it would send; readiness not checked, nothing sent' };
   }
 
