@@ -152,6 +152,16 @@ for (const minor of [32, 33]) {
       assert.match(met.stdout, /pod\/db-0 condition met/);
     });
 
+    test('delete waits through the grace period until the kubelet\'s final delete removes the pod', async (t) => {
+      const { api, run } = await scene(t, { minorVersion: minor, terminationDelayMs: 300 });
+      api.addPod({ name: 'db-0', namespace: 'shop', nodeName: 'n1', replicaSet: null });
+      const deleted = await run('delete', 'pod', 'db-0', '-n', 'shop');
+      assert.equal(deleted.code, 0, deleted.stderr);
+      assert.match(deleted.stdout, /pod "db-0" deleted/);
+      assert.equal(api.pod('shop', 'db-0'), undefined);
+      assert.ok(api.requests.some((request) => request.query.get('watch') === 'true' && request.query.get('fieldSelector') === 'metadata.name=db-0'), 'kubectl waited on a watch');
+    });
+
     test('a wrong token is Unauthorized; a forbidden namespace is Forbidden', async (t) => {
       const { api, env, run } = await scene(t, { minorVersion: minor, forbiddenNamespaces: ['vault'] });
       seed(api);

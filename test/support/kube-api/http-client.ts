@@ -40,7 +40,11 @@ function open(connection: Connection, path: string, options: CallOptions) {
   const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
   const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'stand-in-test/1.0', ...options.headers };
   if (connection.token !== undefined) headers.Authorization = `Bearer ${connection.token}`;
-  if (body !== undefined) headers['Content-Type'] = options.contentType ?? 'application/json';
+  if (body !== undefined) {
+    headers['Content-Type'] = options.contentType ?? 'application/json';
+    // Node frames a DELETE body only with an explicit length (it does not chunk DELETE by default).
+    headers['Content-Length'] = String(Buffer.byteLength(body));
+  }
   const request = https.request(new URL(path, connection.url), { method: options.method ?? 'GET', ca: connection.ca, headers });
   request.end(body);
   return request;
