@@ -30,6 +30,8 @@ async function scene(t: TestContext, options: KubeApiOptions = {}): Promise<Scen
   t.after(async () => {
     await api.close();
     rmSync(home, { recursive: true, force: true });
+    // The stand-in serves no openapi (404); none of the commands here asked for it.
+    assert.deepEqual(api.requests.filter((request) => request.path.startsWith('/openapi')).map((request) => request.path), []);
   });
   return { api, env, run: (...args) => kubectl(args, env) };
 }
@@ -69,11 +71,9 @@ for (const minor of [32, 33]) {
       const cases: [string[], string[]][] = [
         [['-n', 'shop', '-l', 'app=web'], ['shop/web-7d9f8b6c5d-aaaaa', 'shop/web-7d9f8b6c5d-bbbbb']],
         [['-A', '-l', 'app in (web,db),tier!=cache,!canary'], ['blog/web-6b5a4c3d2e-ddddd', 'shop/db-0', 'shop/web-7d9f8b6c5d-aaaaa']],
-        [['-A', '-l', 'tier'], ['shop/cache-5c4d3b2a1f-ccccc', 'shop/web-7d9f8b6c5d-aaaaa', 'shop/web-7d9f8b6c5d-bbbbb']],
-        [['-A', '-l', 'app notin (web)'], ['blog/report-eeeee', 'shop/cache-5c4d3b2a1f-ccccc', 'shop/db-0']],
+        [['-A', '-l', 'tier,app notin (cache)'], ['shop/web-7d9f8b6c5d-aaaaa', 'shop/web-7d9f8b6c5d-bbbbb']],
         [['-A', '--field-selector', 'spec.nodeName=n1,status.phase=Running'], ['blog/web-6b5a4c3d2e-ddddd', 'shop/db-0', 'shop/web-7d9f8b6c5d-aaaaa']],
-        [['-n', 'shop', '--field-selector', 'status.phase!=Running'], ['shop/cache-5c4d3b2a1f-ccccc']],
-        [['-A', '--field-selector', 'metadata.namespace==blog,metadata.name=report-eeeee'], ['blog/report-eeeee']],
+        [['-A', '--field-selector', 'status.phase!=Running,metadata.namespace==shop'], ['shop/cache-5c4d3b2a1f-ccccc']],
       ];
       for (const [args, expected] of cases) {
         const result = await run('get', 'pods', ...args, '-o', 'json');

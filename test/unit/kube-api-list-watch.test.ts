@@ -82,6 +82,8 @@ test('a list at an exact resourceVersion shows that state; older than the histor
   api.modifyPod('shop', 'a', (object) => (object.metadata.labels = { v: '2' }));
   const exact = await call<KubeList>(api2, `${PODS}?limit=5&resourceVersion=${pod.metadata.resourceVersion ?? ''}`);
   assert.deepEqual([exact.json.metadata.resourceVersion, exact.json.items[0]?.metadata.labels?.v], [pod.metadata.resourceVersion, '1']);
+  const matched = await call<KubeList>(api2, `${PODS}?resourceVersionMatch=Exact&resourceVersion=${pod.metadata.resourceVersion ?? ''}`);
+  assert.equal(matched.json.items[0]?.metadata.labels?.v, '1', 'resourceVersionMatch=Exact without limit');
   for (const v of ['3', '4', '5']) api.modifyPod('shop', 'a', (object) => (object.metadata.labels = { v }));
   const old = await call<Status>(api2, `${PODS}?limit=5&resourceVersion=${pod.metadata.resourceVersion ?? ''}`);
   assert.deepEqual([old.status, old.json.reason], [410, 'Expired']);

@@ -19,16 +19,17 @@
  *   - watch from now or from a resourceVersion (replayed from a bounded history, 410 when older, in-stream or HTTP),
  *     bookmarks, sendInitialEvents, timeoutSeconds, selector transitions as ADDED/DELETED — watch.ts;
  *   - optimistic concurrency: 409 AlreadyExists on create, 409 Conflict on a stale resourceVersion, 422 for a lease
- *     update without one; UID preconditions (PUT: 409; PATCH carrying another uid: 422 field is immutable) — writes.ts;
+ *     update without one; UID preconditions (PUT: 409; PATCH carrying another uid: 422 field is immutable) —
+ *     writes.ts;
  *   - 401 for a missing or unknown token, 403 for a forbidden namespace, Status objects for every error — server.ts,
  *     routes.ts, status.ts; a request log and injected faults (500, 429 with Retry-After, any code) for N requests.
  *
  * Not modelled: protobuf, Table output (kubectl prints plain lists with NAME and AGE), server-side apply (415),
- * openapi (404), deletecollection, the watch cache's own quirks (a list with resourceVersion=0 ignoring limit), RBAC
- * beyond forbidden namespaces, admission, field-level validation beyond the pod spec's immutability, full
- * managedFields tracking (one entry per manager, no field sets), Event TTL and series, events.k8s.io/v1, status.podIPs
- * as a field selector, metadata changes through /status, a time-bound history (it is bounded by a number of changes;
- * compact() forgets it all).
+ * openapi (404), deletecollection and namespace deletion, the watch cache's own quirks (a list with
+ * resourceVersion=0 ignoring limit), RBAC beyond forbidden namespaces, admission, field-level validation beyond the
+ * pod spec's immutability, full managedFields tracking (one entry per manager, no field sets), Event TTL and series,
+ * events.k8s.io/v1, status.podIPs as a field selector, metadata changes through /status, a time-bound history (it is
+ * bounded by a number of changes; compact() forgets it all).
  */
 import { makeCertificates, type Certificates } from '../certificates.ts';
 import { finishDeletion, deleteObject } from './deletion.ts';

@@ -7,8 +7,9 @@
  *   - a token whose snapshot is gone (compaction) or that the test expired answers 410 Expired with the message of
  *     k8s.io/apiserver pkg/storage/etcd3/errors.go and an "inconsistent" token in metadata.continue that resumes at the
  *     same place against the current state;
- *   - resourceVersion: unset or 0 = the current state; N with limit = exactly N (410 when older than the history);
- *     N without limit = not older than N; N newer than the store = 504 "Too large resource version"; N with continue = 400;
+ *   - resourceVersion: unset or 0 = the current state; N with limit (or resourceVersionMatch=Exact) = exactly N
+ *     (410 when older than the history); N otherwise = not older than N; N newer than the store = 504 "Too large
+ *     resource version"; N with continue = 400;
  *   - items carry no kind/apiVersion (the list does), as typed lists are serialized;
  *   - remainingItemCount only when no selector is given (ListMeta docs).
  */
@@ -92,8 +93,9 @@ export class Lister {
     } else if (asked !== '' && asked !== '0') {
       const version = parseResourceVersion(asked);
       if (version > current) throw tooLargeResourceVersion(version, current);
-      snapshot = limit ? version : current;
-      objects = limit ? this.store.listAt(type, namespace, version) : this.store.list(type, namespace);
+      const exact = limit !== undefined || query.get('resourceVersionMatch') === 'Exact';
+      snapshot = exact ? version : current;
+      objects = exact ? this.store.listAt(type, namespace, version) : this.store.list(type, namespace);
     } else {
       snapshot = current;
       objects = this.store.list(type, namespace);

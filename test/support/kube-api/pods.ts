@@ -69,7 +69,19 @@ export function makePod(options: PodOptions): KubeObject {
       managedFields: managedFields(containers, gates, running),
     },
     spec: {
-      volumes: [{ name: serviceAccountVolume, projected: { sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: 'token' } }, { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }, { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } }], defaultMode: 420 } }],
+      volumes: [
+        {
+          name: serviceAccountVolume,
+          projected: {
+            sources: [
+              { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+              { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+              { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+            ],
+            defaultMode: 420,
+          },
+        },
+      ],
       containers: containers.map((name) => ({
         name,
         image: `registry.example/${app}:1.4.2`,
@@ -135,7 +147,19 @@ function containerStatus(name: string, app: string, running: boolean, ready: boo
 
 /** The two writers of a Deployment's pod: the ReplicaSet controller (spec) and the kubelet (status). */
 function managedFields(containers: string[], gates: string[], running: boolean): Record<string, unknown>[] {
-  const container = { '.': {}, 'f:env': { '.': {}, 'k:{"name":"POD_IP"}': { '.': {}, 'f:name': {}, 'f:valueFrom': { '.': {}, 'f:fieldRef': {} } }, 'k:{"name":"POD_NAME"}': { '.': {}, 'f:name': {}, 'f:valueFrom': { '.': {}, 'f:fieldRef': {} } } }, 'f:image': {}, 'f:imagePullPolicy': {}, 'f:name': {}, 'f:ports': { '.': {}, 'k:{"containerPort":8080,"protocol":"TCP"}': { '.': {}, 'f:containerPort': {}, 'f:name': {}, 'f:protocol': {} } }, 'f:readinessProbe': { '.': {}, 'f:failureThreshold': {}, 'f:httpGet': { '.': {}, 'f:path': {}, 'f:port': {}, 'f:scheme': {} }, 'f:periodSeconds': {}, 'f:successThreshold': {}, 'f:timeoutSeconds': {} }, 'f:resources': { '.': {}, 'f:limits': { '.': {}, 'f:memory': {} }, 'f:requests': { '.': {}, 'f:cpu': {}, 'f:memory': {} } }, 'f:terminationMessagePath': {}, 'f:terminationMessagePolicy': {} };
+  const env = { '.': {}, 'f:name': {}, 'f:valueFrom': { '.': {}, 'f:fieldRef': {} } };
+  const container = {
+    '.': {},
+    'f:env': { '.': {}, 'k:{"name":"POD_IP"}': env, 'k:{"name":"POD_NAME"}': env },
+    'f:image': {},
+    'f:imagePullPolicy': {},
+    'f:name': {},
+    'f:ports': { '.': {}, 'k:{"containerPort":8080,"protocol":"TCP"}': { '.': {}, 'f:containerPort': {}, 'f:name': {}, 'f:protocol': {} } },
+    'f:readinessProbe': { '.': {}, 'f:failureThreshold': {}, 'f:httpGet': { '.': {}, 'f:path': {}, 'f:port': {}, 'f:scheme': {} }, 'f:periodSeconds': {}, 'f:successThreshold': {}, 'f:timeoutSeconds': {} },
+    'f:resources': { '.': {}, 'f:limits': { '.': {}, 'f:memory': {} }, 'f:requests': { '.': {}, 'f:cpu': {}, 'f:memory': {} } },
+    'f:terminationMessagePath': {},
+    'f:terminationMessagePolicy': {},
+  };
   const spec = {
     'f:metadata': { 'f:generateName': {}, 'f:labels': { '.': {}, 'f:app': {}, 'f:pod-template-hash': {} }, 'f:ownerReferences': { '.': {}, 'k:{"uid":"…"}': {} } },
     'f:spec': { 'f:containers': Object.fromEntries(containers.map((name) => [`k:{"name":"${name}"}`, container])), 'f:dnsPolicy': {}, 'f:enableServiceLinks': {}, ...(gates.length ? { 'f:readinessGates': {} } : {}), 'f:restartPolicy': {}, 'f:schedulerName': {}, 'f:securityContext': {}, 'f:terminationGracePeriodSeconds': {} },

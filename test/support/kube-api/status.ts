@@ -1,7 +1,8 @@
 /**
  * Error answers in the shape of the Kubernetes API: a `Status` object (kind Status, apiVersion v1, status Failure,
  * message, reason, details, code), with the messages kube-apiserver writes (k8s.io/apimachinery pkg/api/errors
- * errors.go; API conventions, "Response Status Kind"). A handler throws a KubeError; the server turns it into the answer.
+ * errors.go; API conventions, "Response Status Kind"). A handler throws a KubeError; the server turns it into the
+ * answer.
  */
 
 export interface StatusCause {

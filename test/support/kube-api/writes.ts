@@ -5,17 +5,19 @@
  *   create  name or generateName; namespace must exist (404); a taken name is 409 AlreadyExists; uid, creationTimestamp,
  *           resourceVersion set by the server; a pod's status is reset to Pending (podStrategy.PrepareForCreate).
  *   update  metadata.uid in the body is a precondition: a mismatch is 409 Conflict "Precondition failed: UID in
- *           precondition" (defaultUpdatedObjectInfo.Preconditions); a stale metadata.resourceVersion is 409 Conflict; none
- *           at all is 422 for leases (AllowUnconditionalUpdate false) and fine for pods; PUT of a missing lease creates it.
+ *           precondition" (defaultUpdatedObjectInfo.Preconditions); a stale metadata.resourceVersion is 409 Conflict;
+ *           none at all is 422 for leases (AllowUnconditionalUpdate false) and fine for pods; a PUT of a missing lease
+ *           creates it.
  *   patch   the patch is applied to the stored object, then it is an update without the UID precondition: a patch that
  *           carries another metadata.uid fails validation instead, 422 Invalid "field is immutable" (apimachinery
  *           ValidateObjectMetaAccessorUpdate); a patch of a missing object is 404.
  *   status  a write to /status changes only .status; a write to the object leaves .status alone (pod strategies).
- *   no-op   an update that changes nothing writes nothing: same resourceVersion, no watch event (etcd3 GuaranteedUpdate).
+ *   no-op   an update that changes nothing writes nothing: same resourceVersion, no watch event (etcd3
+ *           GuaranteedUpdate).
  */
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { EVENTS, NAMESPACES, PODS, apiVersionOf, qosClassOf, type KubeObject, type ResourceType } from './resources.ts';
+import { NAMESPACES, PODS, apiVersionOf, qosClassOf, type KubeObject, type ResourceType } from './resources.ts';
 import type { KubeStore } from './store.ts';
 import { alreadyExists, badRequest, conflict, invalid, KubeError, failure, notFound, OPTIMISTIC_LOCK } from './status.ts';
 import { PatchError, jsonPatch, mergePatch, strategicMergePatch } from './patch.ts';
@@ -77,7 +79,6 @@ export class Writer {
       object.status = { phase: 'Pending', qosClass: qosClassOf(object) };
     }
     if (type === NAMESPACES) object.status = { phase: 'Active' };
-    if (type === EVENTS && object.count === undefined && object.series === undefined) object.count = 1;
     return this.store.put(type, object);
   }
 
