@@ -1,8 +1,9 @@
 // The Kubernetes API stand-in (test/support/kube-api) proven with the real kubectl: with the kubeconfig the stand-in
 // writes, kubectl's get (all namespaces, label and field selectors, chunks), get --watch, patch of pods/status, wait,
 // describe and get events see exactly what a real server would show. kubectl runs with an isolated HOME and
-// KUBECONFIG and no shell. /usr/bin/kubectl is a dispatcher that runs the kubectl of the server's minor version, so the
-// suite runs once per minor the stand-in reports; the user agent in the request log shows which kubectl answered.
+// KUBECONFIG and no shell. kubectl as packaged with the Google Cloud SDK is a dispatcher that runs the kubectl release
+// of the server's minor version, so the suite runs once per minor the stand-in reports (1.32 and 1.33); the user agent
+// in the request log shows which kubectl answered.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
