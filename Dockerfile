@@ -18,6 +18,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+COPY scripts ./scripts
 COPY hooks ./hooks
 RUN CMDB_HOOK_COMMIT=$COMMIT npm run build && mkdir -p /out && cp -a dist/cmdb-hook /out/cmdb-hook
 
