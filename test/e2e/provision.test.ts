@@ -1,14 +1,13 @@
-// A machine without the build and test tools: `npm run build`, `npm test` and the provisioning step stop at once with
-// one line naming what is missing and the command that installs it, exit non-zero, print no stack trace and leave
-// dist/ unwritten. Each runs in a copy of the project whose PATH holds only node and sh, so the machine's tools are
-// out of sight (and this checkout's dist/, which other tests run, is never at stake).
+// A machine without the build and test tools: `npm run build`, `npm test` and the provisioning step (scripts/
+// provision.sh) stop at once with one line naming what is missing and the command that installs it, exit non-zero,
+// print no stack trace and leave dist/ unwritten. Each runs in a copy of the project whose PATH holds only node and
+// sh, so the machine's tools are out of sight (and this checkout's dist/, which other tests run, is never at stake).
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { accessSync, chmodSync, constants, cpSync, existsSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { onPath } from '../../scripts/tools.ts';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const BUILD_TOOLS = { commands: ['strip', 'patchelf', 'ldd'], packages: ['binutils', 'patchelf', 'libc-bin'] };
@@ -37,6 +36,18 @@ before(() => {
 });
 after(() => rmSync(copy, { recursive: true, force: true }));
 
+function onPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    try {
+      accessSync(join(dir, command), constants.X_OK);
+      return join(dir, command);
+    } catch {
+      // not there
+    }
+  }
+  return undefined;
+}
+
 /** npm's own CLI, run by the pinned node: the one that runs this test, else the one on PATH. */
 function npm(...args: string[]): string[] {
   const cli = process.env.npm_execpath ?? onPath('npm');
@@ -44,9 +55,10 @@ function npm(...args: string[]): string[] {
   return [process.execPath, realpathSync(cli), ...args];
 }
 
-function run(argv: string[], { path, ...options }: Pick<SpawnSyncOptions, 'uid' | 'gid'> & { path: string }) {
+/** Runs in the copy with only the given PATH; `event` stands for the npm script it would run under. */
+function run(argv: string[], { path, event, ...options }: Pick<SpawnSyncOptions, 'uid' | 'gid'> & { path: string; event?: string }) {
   const [file = '', ...args] = argv;
-  const env = { PATH: path, HOME: copy, npm_config_cache: join(copy, '.npm'), npm_config_update_notifier: 'false' };
+  const env = { PATH: path, HOME: copy, npm_config_cache: join(copy, '.npm'), npm_config_update_notifier: 'false', ...(event && { npm_lifecycle_event: event }) };
   const result = spawnSync(file, args, { cwd: copy, env, encoding: 'utf8', timeout: 60_000, ...options });
   return { code: result.status, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
@@ -84,16 +96,21 @@ test('provisioning on Debian, not as root: one line with the command to run as r
   assert.ok(aptGet, 'this test runs on Debian');
   const withApt = join(copy, 'bare-and-apt-bin');
   mkdirSync(withApt);
-  symlinkSync(process.execPath, join(withApt, 'node'));
+  for (const command of ['sh', 'id']) symlinkSync(onPath(command) ?? command, join(withApt, command));
   symlinkSync(aptGet, join(withApt, 'apt-get')); // had it run, its complaints about the lock would be more lines
-  const result = run([process.execPath, 'scripts/provision.ts'], { path: withApt, uid: NOBODY, gid: NOBODY });
+  const result = run(['sh', 'scripts/provision.sh', 'test'], { path: withApt, uid: NOBODY, gid: NOBODY, event: 'test' });
   assert.notEqual(result.code, 0);
   const line = assertOneLine(result.stderr, 'npm test', TEST_TOOLS);
   assert.doesNotMatch(line, /no apt-get/);
 });
 
-test('provisioning with every tool in place, not as root: one line saying npm test runs as root', asRoot, () => {
-  const result = run([process.execPath, 'scripts/provision.ts'], { path: process.env.PATH ?? '', uid: NOBODY, gid: NOBODY });
+test('provisioning with every tool in place, not as root: one line saying npm test needs root', asRoot, () => {
+  const result = run(['sh', 'scripts/provision.sh', 'test'], { path: process.env.PATH ?? '', uid: NOBODY, gid: NOBODY, event: 'test' });
   assert.notEqual(result.code, 0);
-  assert.equal(result.stderr, 'npm test runs as root: it places the single executable at /opt/cmdb-hook; run it again as root\n');
+  assert.equal(result.stderr, 'npm test: needs root: it places the single executable at /opt/cmdb-hook; run it again as root\n');
+});
+
+test('scripts/provision.sh stays POSIX sh (it runs before the pinned Node can)', () => {
+  const result = run(['shellcheck', '--shell=sh', '--severity=style', 'scripts/provision.sh'], { path: process.env.PATH ?? '' });
+  assert.equal(result.code, 0, result.stdout);
 });
