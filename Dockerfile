@@ -14,10 +14,11 @@ FROM node:26-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends binutils patchelf && rm -rf /var/lib/apt/lists/*
 ARG COMMIT
 WORKDIR /src
-COPY package.json package-lock.json ./
+COPY package.json package-lock.json .npmrc ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src ./src
+COPY scripts ./scripts
 COPY hooks ./hooks
 RUN CMDB_HOOK_COMMIT=$COMMIT npm run build && mkdir -p /out && cp -a dist/cmdb-hook /out/cmdb-hook
 

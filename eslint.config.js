@@ -16,11 +16,16 @@ export default tseslint.config(
     },
   },
   {
-    // Plain script text that src/build/build-bundle.ts puts in front of the bundle: CommonJS globals, no type info.
-    files: ['src/build/bundle-prelude.cjs'],
+    // Plain script text that scripts/build-bundle.ts puts in front of the bundle: CommonJS globals, no type info.
+    files: ['scripts/bundle-prelude.cjs'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: { parserOptions: { projectService: false, project: false }, sourceType: 'commonjs', globals: { require: 'writable', __filename: 'readonly', process: 'readonly', globalThis: 'readonly', Intl: 'readonly', Reflect: 'readonly', Proxy: 'readonly' } },
     rules: { ...tseslint.configs.disableTypeChecked.rules, 'no-var': 'off', 'no-redeclare': 'off', 'no-useless-assignment': 'off', '@typescript-eslint/no-require-imports': 'off', 'no-unused-vars': 'off', '@typescript-eslint/no-unused-vars': 'off' },
+  },
+  {
+    // The shipped program never depends on build or provisioning code.
+    files: ['src/**'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/scripts/**'], message: 'scripts/ holds build and set-up code; src/ must not import it.' }] }] },
   },
   {
     files: ['test/**'],

@@ -10,7 +10,7 @@ function main(args: string[]): void {
 }
 
 if (startupSnapshot.isBuildingSnapshot()) {
-  // The single executable is built from a startup snapshot (src/build/build-executable.ts): this branch runs once, at
+  // The single executable is built from a startup snapshot (scripts/build-executable.ts): this branch runs once, at
   // build time, and every run of the executable starts at `main` with the warmed-up heap.
   startupSnapshot.setDeserializeMainFunction(() => {
     markStartedFromSnapshot();

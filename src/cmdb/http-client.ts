@@ -67,7 +67,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   let client: Got | undefined;
   // Agents of our own, not Node's global ones: with NODE_USE_ENV_PROXY=1 in the app container, the global agents send
   // everything through the app's HTTP(S)_PROXY. Made on first send: http and https cannot be loaded while the
-  // startup snapshot is built (src/build/bundle-prelude.cjs).
+  // startup snapshot is built (scripts/bundle-prelude.cjs).
   let agents: { http: http.Agent; https: https.Agent } | undefined;
   const load = async (): Promise<Got> => {
     // Loaded on first use: got is the heaviest module here, and --dry-run, --help and config errors never need it.

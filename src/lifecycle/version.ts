@@ -3,7 +3,7 @@ import { currentProgram, startedFromSnapshot } from '../program.ts';
 import { VERSION } from '../version.ts';
 import type { Outcome, RunContext } from './context.ts';
 
-// Set by src/build/build-bundle.ts; absent when the sources run directly (tests, development).
+// Set by scripts/build-bundle.ts; absent when the sources run directly (tests, development).
 declare const CMDB_HOOK_BUILD: { commit: string; time: string } | undefined;
 
 /** `cmdb-hook version [--json]`: what is running, for bug reports and image audits. */

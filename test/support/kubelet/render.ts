@@ -1,11 +1,16 @@
-/** `kubectl kustomize <dir>` of the project's manifests, parsed into plain objects: what would be applied. */
+/**
+ * `kubectl kustomize <dir>` of the project's manifests, parsed into plain objects: what would be applied. The kubectl
+ * is the pinned one that scripts/provision.sh puts in place (npm run provision), not whichever the machine has.
+ */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
 export const MANIFESTS = fileURLToPath(new URL('../../../manifests/', import.meta.url));
+const KUBECTL = fileURLToPath(new URL('../../../node_modules/.cache/cmdb-hook/bin/kubectl', import.meta.url));
 
 export interface KubeObject {
   apiVersion: string;
@@ -20,7 +25,8 @@ const renders = new Map<string, KubeObject[]>();
 export function render(dir: string): KubeObject[] {
   let objects = renders.get(dir);
   if (!objects) {
-    const output = execFileSync('kubectl', ['kustomize', join(MANIFESTS, dir)], { encoding: 'utf8' });
+    if (!existsSync(KUBECTL)) throw new Error('the pinned kubectl is not in place: run npm run provision');
+    const output = execFileSync(KUBECTL, ['kustomize', join(MANIFESTS, dir)], { encoding: 'utf8' });
     objects = parseAllDocuments(output).map((document, index) => {
       assert.deepEqual(document.errors, [], `${dir}: rendered document ${index} is not valid YAML`);
       const object = document.toJS() as unknown;

@@ -4,7 +4,7 @@
  *                  loaded and warmed-up program (src/main.ts), NODE_OPTIONS ignored
  *   lib/           the shared libraries it needs and their loader, so it runs on glibc and musl-only images alike
  *   hooks/         post-start, pre-stop
- * Facts it follows (shared/PACKAGING.md): strip the Node binary BEFORE injecting (stripping after segfaults);
+ * Facts it follows: strip the Node binary BEFORE injecting (stripping after segfaults);
  * patchelf AFTER injecting. The ELF interpreter must be an absolute path, hence the fixed prefix.
  */
 import { execFileSync } from 'node:child_process';
@@ -12,7 +12,7 @@ import { chmodSync, copyFileSync, mkdirSync, realpathSync, rmSync, writeFileSync
 import { basename, join } from 'node:path';
 
 export const PREFIX = '/opt/cmdb-hook';
-const DIST = new URL('../../dist/', import.meta.url).pathname;
+const DIST = new URL('../dist/', import.meta.url).pathname;
 const OUT = join(DIST, 'cmdb-hook');
 const BUNDLE = join(DIST, 'cmdb-hook.cjs');
 const run = (file: string, ...args: string[]) => execFileSync(file, args, { encoding: 'utf8' });
@@ -34,7 +34,7 @@ writeFileSync(seaConfig, JSON.stringify({
   output: join(OUT, 'cmdb-hook'),
   disableExperimentalSEAWarning: true,
   // The heap after loading and warming up (src/main.ts) is saved at build time; a run deserializes it instead of
-  // loading yargs, got and pino again. (The code cache does not apply to a snapshot.) src/build/bundle-prelude.cjs
+  // loading yargs, got and pino again. (The code cache does not apply to a snapshot.) scripts/bundle-prelude.cjs
   // keeps what V8 cannot serialize out of it.
   useSnapshot: true,
   // The app container's NODE_OPTIONS (a --require of a missing file, a tiny heap) must not reach the agent.
@@ -64,7 +64,7 @@ if (!loader) throw new Error('ldd named no ELF loader');
 run('patchelf', '--set-interpreter', `${PREFIX}/lib/${loader}`, '--force-rpath', '--set-rpath', `${PREFIX}/lib:$ORIGIN/lib`, join(OUT, 'cmdb-hook'));
 
 for (const hook of ['post-start', 'pre-stop']) {
-  copyFileSync(new URL(`../../hooks/${hook}`, import.meta.url), join(OUT, 'hooks', hook));
+  copyFileSync(new URL(`../hooks/${hook}`, import.meta.url), join(OUT, 'hooks', hook));
   chmodSync(join(OUT, 'hooks', hook), 0o755);
 }
 console.log(`built ${OUT}: ${libraries.length} libraries in lib/, interpreter ${PREFIX}/lib/${loader}`);

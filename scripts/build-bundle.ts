@@ -2,7 +2,7 @@
  * `npm run build` step 1: dist/cmdb-hook.cjs, one CommonJS file for images that already carry Node 26, and the main
  * script of the single executable's startup snapshot (step 2). CommonJS because a snapshot's main script must be
  * one, and because `require` of a built-in skips the ES module facade, whose creation loads every lazy export of
- * node:http (undici among them: ~25% of a run's start-up). src/build/bundle-prelude.cjs runs first.
+ * node:http (undici among them: ~25% of a run's start-up). scripts/bundle-prelude.cjs runs first.
  * Build facts (commit, time) are baked in for `cmdb-hook version --json`.
  */
 import { execFileSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 
-const DIST = new URL('../../dist/', import.meta.url).pathname;
+const DIST = new URL('../dist/', import.meta.url).pathname;
 const BUNDLE = join(DIST, 'cmdb-hook.cjs');
 
 /**
@@ -46,10 +46,10 @@ function commit(): string {
 
 const PLACEHOLDER = '/* LAZY_BUILTINS */ {}';
 const preludeSource = readFileSync(new URL('bundle-prelude.cjs', import.meta.url), 'utf8');
-if (!preludeSource.includes(PLACEHOLDER)) throw new Error(`src/build/bundle-prelude.cjs lost its ${PLACEHOLDER} placeholder`);
+if (!preludeSource.includes(PLACEHOLDER)) throw new Error(`scripts/bundle-prelude.cjs lost its ${PLACEHOLDER} placeholder`);
 const prelude = preludeSource.replace(PLACEHOLDER, lazyBuiltins());
 await build({
-  entryPoints: [new URL('../main.ts', import.meta.url).pathname],
+  entryPoints: [new URL('../src/main.ts', import.meta.url).pathname],
   outfile: BUNDLE,
   bundle: true,
   platform: 'node',
@@ -67,4 +67,4 @@ await build({
 });
 chmodSync(BUNDLE, 0o755);
 mkdirSync(join(DIST, 'hooks'), { recursive: true });
-for (const hook of ['post-start', 'pre-stop']) copyFileSync(new URL(`../../hooks/${hook}`, import.meta.url), join(DIST, 'hooks', hook));
+for (const hook of ['post-start', 'pre-stop']) copyFileSync(new URL(`../hooks/${hook}`, import.meta.url), join(DIST, 'hooks', hook));

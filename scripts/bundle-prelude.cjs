@@ -1,5 +1,5 @@
-// Runs before every module of dist/cmdb-hook.cjs (src/build/build-bundle.ts puts it in front as esbuild's banner).
-// It exists for the single executable's V8 startup snapshot (src/build/build-executable.ts): all modules are loaded
+// Runs before every module of dist/cmdb-hook.cjs (scripts/build-bundle.ts puts it in front as esbuild's banner).
+// It exists for the single executable's V8 startup snapshot (scripts/build-executable.ts): all modules are loaded
 // once at build time and the heap is saved, so a hook starts without loading yargs, got and pino again. Two kinds of
 // things cannot be saved in a snapshot, and this prelude keeps them out of it:
 //
@@ -82,5 +82,5 @@ if (__cmdbHookSnapshot.isBuildingSnapshot()) {
   });
 }
 
-// The bundle is CommonJS; yargs asks for import.meta.url (src/build/build-bundle.ts defines it as this).
+// The bundle is CommonJS; yargs asks for import.meta.url (scripts/build-bundle.ts defines it as this).
 var __cmdbHookImportMetaUrl = __cmdbHookRequire('node:url').pathToFileURL(typeof __filename === 'string' ? __filename : process.execPath).href;
