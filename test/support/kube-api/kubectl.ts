@@ -5,9 +5,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-export const KUBECTL = process.env.KUBECTL ?? '/usr/bin/kubectl';
-export const kubectlMissing = existsSync(KUBECTL) ? undefined : `kubectl not found at ${KUBECTL} (set KUBECTL)`;
+export const KUBECTL = process.env.KUBECTL ?? fileURLToPath(new URL('../../../node_modules/.cache/cmdb-hook/bin/kubectl', import.meta.url));
+
+/** Throws unless the kubectl is in place: a missing tool is a failed test, never a skipped one. */
+export function requireKubectl(): void {
+  if (!existsSync(KUBECTL)) throw new Error(`kubectl is not at ${KUBECTL}: run npm run provision`);
+}
 
 export interface KubectlEnv {
   home: string;
