@@ -2,7 +2,7 @@ import { BACKEND_KINDS } from './cmdb/factory.ts';
 import { checkKindSettings } from './cmdb/kind-settings.ts';
 import { parseDuration } from './duration.ts';
 import { ConfigError } from './errors.ts';
-import { readSettingFile } from './files.ts';
+import { FILE_KINDS, readSettingFile } from './files.ts';
 import { defaultOf, envVarOf, optionsOf, settingName, type CommandName } from './options.ts';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -277,7 +277,7 @@ function readTls(text: (flag: string) => string | undefined, cmdbUrl: URL | unde
     const path = files[part];
     if (!path) continue;
     if (cmdbUrl?.protocol === 'http:') throw new ConfigError(`${settingName(flags[part])} is set but --cmdb-url is http; use an https URL`);
-    tls[part] = readSettingFile(flags[part], path);
+    tls[part] = readSettingFile(flags[part], path, part === 'key' ? FILE_KINDS.key : FILE_KINDS.certificates);
   }
   return tls;
 }

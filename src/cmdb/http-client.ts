@@ -7,6 +7,7 @@ import { timerMs } from '../duration.ts';
 import { CmdbRejectedError, CmdbUnavailableError } from '../errors.ts';
 import { AGENT_NAME, VERSION } from '../version.ts';
 import type { AttemptContext } from './backend.ts';
+import { maskerOf } from './masker.ts';
 import { parseRetryAfter } from './retry-after.ts';
 
 export interface HttpRequest {
@@ -164,25 +165,6 @@ function describeFailure(error: unknown, target: string, attempt: AttemptContext
     return new CmdbRejectedError(`${target}: TLS failed (${code}); check --cmdb-ca-file, --cmdb-cert-file and --cmdb-key-file`);
   }
   return new CmdbUnavailableError(`${target}: ${code} ${firstLine(reason)}`.trim());
-}
-
-/**
- * Replaces each secret in text with ***, in the forms a server may echo it: as is, JSON-escaped (PHP escapes `/` as
- * `\/`), and percent-encoded (either hex case).
- */
-export function maskerOf(secrets: readonly (string | undefined)[]): (text: string) => string {
-  const forms = new Set<string>();
-  for (const secret of secrets) {
-    // Too short to mask without wrecking the text around it; config refuses such secrets anyway.
-    if (!secret || secret.length < 4) continue;
-    const encoded = encodeURIComponent(secret);
-    const escaped = JSON.stringify(secret).slice(1, -1);
-    forms.add(secret).add(escaped).add(escaped.replaceAll('/', '\\/')).add(encoded).add(encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
-  }
-  if (forms.size === 0) return (text) => text;
-  // Longest first, so a secret that contains another is masked whole.
-  const pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
-  return (text) => text.replace(pattern, '***');
 }
 
 /**
