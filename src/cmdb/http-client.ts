@@ -143,9 +143,9 @@ export async function loadHttpLibrary(): Promise<void> {
 }
 
 /**
- * One PUT with a JSON body through got (the same stream and reading as a real request), over an in-memory connection that answers 204: the first real request then
- * takes a few milliseconds instead of ~20 of compiling got's request path, which is most of the lag from "app
- * ready" to "registered" (npm run bench, readiness lag).
+ * One PUT with a JSON body through got's stream and readAnswer, as a real request goes, over an in-memory connection
+ * that answers 204: the first real request then takes a few milliseconds instead of ~20 of compiling got's request
+ * path, which is most of the lag from "app ready" to "registered" (npm run bench, readiness lag).
  */
 async function rehearse(got: Got): Promise<void> {
   const connection = (): Duplex => {
