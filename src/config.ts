@@ -2,8 +2,9 @@ import { BACKEND_KINDS } from './cmdb/factory.ts';
 import { checkKindSettings } from './cmdb/kind-settings.ts';
 import { parseDuration } from './duration.ts';
 import { ConfigError } from './errors.ts';
-import { readSettingFile } from './files.ts';
+import { FILE_KINDS, readSettingFile } from './files.ts';
 import { defaultOf, envVarOf, optionsOf, settingName, type CommandName } from './options.ts';
+import { checkTlsFiles, type TlsFile } from './tls-files.ts';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -272,12 +273,13 @@ function readTls(text: (flag: string) => string | undefined, cmdbUrl: URL | unde
     throw new ConfigError(`${settingName('cmdb-cert-file')} and ${settingName('cmdb-key-file')} go together for mTLS; set both or neither`);
   }
   const flags = { ca: 'cmdb-ca-file', cert: 'cmdb-cert-file', key: 'cmdb-key-file' } as const;
-  const tls: TlsMaterial = {};
+  const read: Partial<Record<keyof TlsMaterial, TlsFile>> = {};
   for (const part of ['ca', 'cert', 'key'] as const) {
     const path = files[part];
     if (!path) continue;
     if (cmdbUrl?.protocol === 'http:') throw new ConfigError(`${settingName(flags[part])} is set but --cmdb-url is http; use an https URL`);
-    tls[part] = readSettingFile(flags[part], path);
+    read[part] = { flag: flags[part], path, text: readSettingFile(flags[part], path, part === 'key' ? FILE_KINDS.key : FILE_KINDS.certificates) };
   }
-  return tls;
+  checkTlsFiles(read);
+  return Object.fromEntries(Object.entries(read).map(([part, file]) => [part, file.text]));
 }

@@ -1,12 +1,15 @@
 import { startupSnapshot } from 'node:v8';
 import { run, warmUp } from './cli.ts';
+import { EXIT_ONLY, exitProcess } from './exit.ts';
 import { markStartedFromSnapshot } from './program.ts';
 
 function main(args: string[]): void {
-  // process.exit, not exitCode: a socket abandoned at the deadline must not keep the hook (and the pod) waiting.
-  // Logs are written synchronously, so nothing is lost.
+  // src/exit.ts: what a run whose exit would wait for a stuck name lookup starts again as.
   // eslint-disable-next-line no-restricted-properties
-  void run(args, process.env).then((code) => process.exit(code));
+  if (args.length === 2 && args[0] === EXIT_ONLY) process.exit(Number(args[1]));
+  // An exit, not exitCode: a socket abandoned at the deadline must not keep the hook (and the pod) waiting. Logs
+  // are written synchronously, so nothing is lost.
+  void run(args, process.env).then(exitProcess);
 }
 
 if (startupSnapshot.isBuildingSnapshot()) {

@@ -1,6 +1,6 @@
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
-import { readSettingFile } from '../files.ts';
+import { FILE_KINDS, readSettingFile } from '../files.ts';
 import { settingName } from '../options.ts';
 
 /**
@@ -18,7 +18,7 @@ export function readPassword(config: Config): string | undefined {
 }
 
 function readSecretFile(flag: string, path: string, what: string): string {
-  const secret = readSettingFile(flag, path).trim();
+  const secret = readSettingFile(flag, path, FILE_KINDS.secret).trim();
   const where = `${settingName(flag)} ${path}`;
   if (!secret) throw new ConfigError(`${where} is empty; put ${what} in it`);
   if (!/^[\x21-\x7e]+$/.test(secret)) throw new ConfigError(`${where} must hold ${what} alone: one word of visible ASCII characters`);

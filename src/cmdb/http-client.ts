@@ -7,6 +7,8 @@ import { timerMs } from '../duration.ts';
 import { CmdbRejectedError, CmdbUnavailableError } from '../errors.ts';
 import { AGENT_NAME, VERSION } from '../version.ts';
 import type { AttemptContext } from './backend.ts';
+import { maskerOf } from './masker.ts';
+import { ANSWER_LIMITS, readAnswer, type Answer } from './read-answer.ts';
 import { parseRetryAfter } from './retry-after.ts';
 
 export interface HttpRequest {
@@ -23,7 +25,7 @@ export interface HttpRequest {
 export interface HttpResponse {
   status: number;
   statusText: string;
-  /** The answer's body, secrets masked. */
+  /** The answer's body, secrets masked: at most 1 MiB of a 2xx (more is refused), the start of a longer failure. */
   body: string;
   retryAfterMs: number | undefined;
 }
@@ -100,8 +102,9 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     async send(request, attempt) {
       const got = await load();
       const target = `${request.method} ${mask(request.url)}`;
+      let answer: Answer;
       try {
-        const response = await got(request.url, {
+        const stream = got.stream(request.url, {
           method: request.method,
           ...(request.form ? { form: request.form } : request.body === undefined ? {} : { json: request.body }),
           ...(request.headers ? { headers: request.headers } : {}),
@@ -110,17 +113,25 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           timeout: { request: timerMs(attempt.endsAt - performance.now()) },
           agent: (agents ??= { http: new http.Agent(), https: new https.Agent() }),
         });
-        return {
-          status: response.statusCode,
-          statusText: mask(response.statusMessage ?? ''),
-          body: mask(typeof response.body === 'string' ? response.body : ''),
-          retryAfterMs: parseRetryAfter(response.headers['retry-after']),
-        };
+        answer = await readAnswer(stream, request.form !== undefined || request.body !== undefined);
       } catch (error) {
         const failure = describeFailure(error, target, attempt);
         failure.message = mask(failure.message);
         throw failure;
       }
+      const response: HttpResponse = {
+        status: answer.status,
+        statusText: mask(answer.statusText),
+        body: answer.truncated ? mask.cutShort(answer.body) : mask(answer.body),
+        retryAfterMs: parseRetryAfter(answer.retryAfter),
+      };
+      if (answer.truncated && answer.status >= 200 && answer.status < 300) {
+        throw new CmdbRejectedError(
+          `${target} answered ${statusLine(response)} with a body over ${ANSWER_LIMITS.success / 1024 / 1024} MiB; no CMDB answers one record's request with that much: check --cmdb-url`,
+          { status: answer.status },
+        );
+      }
+      return response;
     },
   };
 }
@@ -132,9 +143,9 @@ export async function loadHttpLibrary(): Promise<void> {
 }
 
 /**
- * One PUT with a JSON body through got, over an in-memory connection that answers 204: the first real request then
- * takes a few milliseconds instead of ~20 of compiling got's request path, which is most of the lag from "app
- * ready" to "registered" (npm run bench, readiness lag).
+ * One PUT with a JSON body through got's stream and readAnswer, as a real request goes, over an in-memory connection
+ * that answers 204: the first real request then takes a few milliseconds instead of ~20 of compiling got's request
+ * path, which is most of the lag from "app ready" to "registered" (npm run bench, readiness lag).
  */
 async function rehearse(got: Got): Promise<void> {
   const connection = (): Duplex => {
@@ -142,13 +153,16 @@ async function rehearse(got: Got): Promise<void> {
     theirs.once('data', () => theirs.end('HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n'));
     return ours;
   };
-  await got('http://rehearsal.invalid/', {
-    method: 'PUT',
-    json: { rehearsal: true },
-    timeout: { request: 1000 },
-    // No agent and our own connection: Node's http client then needs no socket and no name lookup.
-    request: (url, options, callback) => http.request(url, { ...options, agent: undefined, createConnection: connection }, callback),
-  });
+  await readAnswer(
+    got.stream('http://rehearsal.invalid/', {
+      method: 'PUT',
+      json: { rehearsal: true },
+      timeout: { request: 1000 },
+      // No agent and our own connection: Node's http client then needs no socket and no name lookup.
+      request: (url, options, callback) => http.request(url, { ...options, agent: undefined, createConnection: connection }, callback),
+    }),
+    true,
+  );
 }
 
 // TLS failures are configuration problems (wrong CA, wrong name): retrying until the deadline would not fix them.
@@ -164,25 +178,6 @@ function describeFailure(error: unknown, target: string, attempt: AttemptContext
     return new CmdbRejectedError(`${target}: TLS failed (${code}); check --cmdb-ca-file, --cmdb-cert-file and --cmdb-key-file`);
   }
   return new CmdbUnavailableError(`${target}: ${code} ${firstLine(reason)}`.trim());
-}
-
-/**
- * Replaces each secret in text with ***, in the forms a server may echo it: as is, JSON-escaped (PHP escapes `/` as
- * `\/`), and percent-encoded (either hex case).
- */
-export function maskerOf(secrets: readonly (string | undefined)[]): (text: string) => string {
-  const forms = new Set<string>();
-  for (const secret of secrets) {
-    // Too short to mask without wrecking the text around it; config refuses such secrets anyway.
-    if (!secret || secret.length < 4) continue;
-    const encoded = encodeURIComponent(secret);
-    const escaped = JSON.stringify(secret).slice(1, -1);
-    forms.add(secret).add(escaped).add(escaped.replaceAll('/', '\\/')).add(encoded).add(encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase()));
-  }
-  if (forms.size === 0) return (text) => text;
-  // Longest first, so a secret that contains another is masked whole.
-  const pattern = new RegExp([...forms].sort((a, b) => b.length - a.length).map((form) => form.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
-  return (text) => text.replace(pattern, '***');
 }
 
 /**

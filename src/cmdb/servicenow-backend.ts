@@ -133,8 +133,11 @@ function credentialsOf(config: Config): { authorization: string; secrets: string
   if (user.includes(':')) throw new ConfigError(`${settingName('cmdb-user')} must not contain ':'; basic auth cannot carry it`);
   const password = readPassword(config);
   if (!password) throw new ConfigError(`${settingName('cmdb-password-file')} is required with ${settingName('cmdb-user')}`);
-  const encoded = Buffer.from(`${user}:${password}`, 'utf8').toString('base64');
-  return { authorization: `Basic ${encoded}`, secrets: [password, encoded] };
+  const credentials = `${user}:${password}`;
+  const encoded = Buffer.from(credentials, 'utf8').toString('base64');
+  // The masker adds the base64 forms of each secret: those of the user:password pair cover the header's value in
+  // every alphabet and padding; the header's value itself also in its own escaped and encoded forms.
+  return { authorization: `Basic ${encoded}`, secrets: [password, credentials, encoded] };
 }
 
 /** The instance's base URL, e.g. https://acme.service-now.com: the API paths are added here. */

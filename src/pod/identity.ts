@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
-import { readOptionalFile } from '../files.ts';
+import { FILE_KINDS, readOptionalFile } from '../files.ts';
 import { settingName } from '../options.ts';
 import { parseGoQuotedMap } from './go-quoted.ts';
 
@@ -42,7 +42,7 @@ export function readPodIdentity(config: Config, env: NodeJS.ProcessEnv): PodIden
 
   let namespace = env.POD_NAMESPACE?.trim();
   if (!namespace) {
-    namespace = readOptionalFile(config.namespaceFile)?.trim();
+    namespace = readOptionalFile('namespace-file', config.namespaceFile, FILE_KINDS.namespace)?.trim();
     if (!namespace) {
       throw new ConfigError(`POD_NAMESPACE is not set and ${settingName('namespace-file')} ${config.namespaceFile} is missing: add env POD_NAMESPACE with fieldRef metadata.namespace`);
     }
@@ -74,7 +74,7 @@ function readMetadataFile(dir: string, file: 'labels' | 'annotations', notes: st
     notes.push(`${path} not found: no ${file} (mount a downwardAPI volume with fieldRef metadata.${file})`);
     return {};
   }
-  const text = readOptionalFile(path);
+  const text = readOptionalFile('podinfo-dir', path, FILE_KINDS.podinfo);
   if (text === undefined) throw new ConfigError(`${settingName('podinfo-dir')}: ${path} cannot be read; check the downwardAPI volume mount`);
   const parsed = parseGoQuotedMap(text);
   if (!parsed.ok) {

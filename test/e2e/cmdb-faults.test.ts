@@ -27,6 +27,26 @@ test('429 with Retry-After: 1: the next attempt waits at least a second', async 
   assert.ok(accepted.at - limited.at >= 1000, `waited ${Math.round(accepted.at - limited.at)}ms`);
 });
 
+// RFC 9110 section 5.6.7: an asctime date names no zone and is UTC. Read in the container's zone (8 hours behind UTC
+// here), it asked for a wait far past the deadline, and the agent gave up at once without registering.
+test('Retry-After as an asctime date is UTC, also in a container with TZ=America/Los_Angeles', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  cmdb.injectFault({ status: 503, retryAfter: asctime(new Date(Date.now() + 2000)) });
+  const run = await runHook(['register', ...flags, '--timeout', '20s', '--strict'], { env: { ...env, TZ: 'America/Los_Angeles' } });
+  assert.equal(run.code, 0, run.stderr);
+  const [unavailable, accepted] = cmdb.writes();
+  assert.equal(unavailable?.status, 503);
+  assert.equal(accepted?.status, 201);
+  assert.ok(accepted.at - unavailable.at >= 900, `waited ${Math.round(accepted.at - unavailable.at)}ms`);
+  assert.ok(accepted.at - unavailable.at < 5000, `waited ${Math.round(accepted.at - unavailable.at)}ms`);
+});
+
+/** "Sun Nov  6 08:49:37 1994": ANSI C's asctime() form of an HTTP-date, in UTC. */
+function asctime(date: Date): string {
+  const [day, month] = [date.toUTCString().slice(0, 3), date.toUTCString().slice(8, 11)];
+  return `${day} ${month} ${String(date.getUTCDate()).padStart(2, ' ')} ${date.toISOString().slice(11, 19)} ${date.getUTCFullYear()}`;
+}
+
 test('a Retry-After beyond the deadline gives up at once instead of sleeping into it', async (t) => {
   const { cmdb, env, flags } = await scene(t);
   cmdb.injectFault({ status: 503, retryAfter: '120' });

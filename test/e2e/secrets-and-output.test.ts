@@ -96,6 +96,23 @@ test('a token echoed in the status line, JSON-escaped or percent-encoded does no
   }
 });
 
+test('a token echoed base64-encoded (alone, URL-safe, or inside an encoded header line) does not leak', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  const logFile = join(dir, 'base64-echo.log');
+  const standard = Buffer.from(TOKEN).toString('base64');
+  const urlSafe = Buffer.from(TOKEN).toString('base64url');
+  // "authorization: Bearer " is 22 bytes: characters 0 to 29 carry them, 30 to 60 only the token.
+  const headerLine = Buffer.from(`authorization: Bearer ${TOKEN}\r\n`).toString('base64');
+  cmdb.injectFault({ status: 401, body: `token ${standard}, ${urlSafe}; request ${headerLine}` });
+  const run = await runHook(['register', ...flags, '--cmdb-token-file', tokenFile, '--log-file', logFile, '--strict'], { env });
+  assert.equal(run.code, 4, run.stderr);
+  assert.match(run.summary, /answered 401 Unauthorized: token \*\*\*, \*\*\*; request [A-Za-z0-9+/]{29,30}\*\*\*/);
+  for (const [where, text] of [['stdout', run.stdout], ['stderr', run.stderr], ['log file', readFileSync(logFile, 'utf8')]] as const) {
+    for (const form of [standard.slice(2, -2), urlSafe.slice(2, -2), headerLine.slice(31, 59)]) assert.ok(!text.includes(form), `${form} appears in ${where}`);
+  }
+  assertNoToken(run, logFile, 'base64 echo');
+});
+
 test('a token file that is a FIFO nobody writes is a config error, not a hang', async (t) => {
   const { env, flags } = await scene(t);
   const fifo = join(dir, 'token-fifo');

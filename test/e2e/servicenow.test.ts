@@ -4,6 +4,8 @@
 // c_TableAPI.md and kubernetes-discovery.md).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -48,6 +50,25 @@ function assertNoSecrets(run: HookRun, what: string): void {
     assert.ok(!run.stdout.includes(secret) && !run.stderr.includes(secret), `${what}: a secret appears in the output`);
   }
 }
+
+test('basic credentials echoed base64-encoded inside a longer text (a request dump) are masked', async (t) => {
+  const headerLine = Buffer.from(`Authorization: Basic ${BASIC}\r\n`).toString('base64');
+  const json = Buffer.from(JSON.stringify({ user: USER, password: PASSWORD })).toString('base64url');
+  const detail = `request ${headerLine} credentials ${json}`;
+  const server = createServer((request, response) => {
+    request.resume().on('end', () => response.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'User Not Authenticated', detail }, status: 'failure' })));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const { env, flags } = await world(t);
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const run = await runHook(['register', ...flags.map((flag) => (flag.startsWith('http://127.0.0.1:') ? url : flag)), '--strict'], { env });
+  assert.equal(run.code, 4, run.stderr);
+  assert.match(run.summary, /User Not Authenticated: request [A-Za-z0-9+/]+\*\*\*[A-Za-z0-9+/=]* credentials [A-Za-z0-9_-]+\*\*\*/);
+  // "Authorization: Basic " is 21 bytes (28 characters); the password starts 22 bytes into the JSON (30 characters).
+  for (const form of [headerLine.slice(29, 80), json.slice(31, 50)]) assert.ok(!run.stderr.includes(form), `${form} appears in the output`);
+  assertNoSecrets(run, 'base64 echo');
+});
 
 test('register inserts the pod CI through IRE: documented fields, source native key = pod UID, basic auth', async (t) => {
   const { sn, env, flags } = await world(t, {}, { name: 'checkout-5f7-abcde', namespace: 'shop', ip: '10.244.3.17' });

@@ -1,5 +1,5 @@
 import { ConfigError } from '../../errors.ts';
-import { readSettingFile } from '../../files.ts';
+import { FILE_KINDS, readSettingFile } from '../../files.ts';
 import { settingName } from '../../options.ts';
 import type { HttpRequest } from '../http-client.ts';
 import { dottedPathProblem } from './dotted-path.ts';
@@ -74,7 +74,7 @@ class Problem extends Error {
 }
 
 export function loadTemplate(file: string): Template {
-  const text = readSettingFile('template-file', file);
+  const text = readSettingFile('template-file', file, FILE_KINDS.template);
   let document: unknown;
   try {
     document = JSON.parse(text);
