@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { timerMs } from '../duration.ts';
+import { withCheckSignal } from './check-signal.ts';
 import type { Probe, ProbeResult } from './probe.ts';
 
 const MAX_REDIRECTS = 10;
@@ -17,19 +17,8 @@ const MAX_BODY = 10 * 1024;
 export function createHttpProbe(url: URL): Probe {
   return {
     target: url.href,
-    async check(signal, timeoutMs) {
-      // One controller per check, ended by the deadline or the check's own timeout, and let go afterwards: a poll runs
-      // twenty times a second, and AbortSignal.any/timeout would leave a trail of signals for the GC each time.
-      const timeout = new AbortController();
-      const stop = () => timeout.abort();
-      const timer = setTimeout(stop, timerMs(timeoutMs));
-      signal.addEventListener('abort', stop, { once: true });
-      try {
-        return await follow(signal, timeout.signal, timeoutMs);
-      } finally {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', stop);
-      }
+    check(deadline, timeoutMs) {
+      return withCheckSignal(deadline, timeoutMs, (signal) => follow(deadline, signal, timeoutMs));
     },
   };
 
