@@ -1,19 +1,24 @@
 import net from 'node:net';
-import { timerMs } from '../duration.ts';
+import { withCheckSignal } from './check-signal.ts';
 import type { Probe, ProbeResult } from './probe.ts';
 
-/** The kubelet's tcpSocket probe: a connect within the timeout, then close. Tries each host, ready if one accepts. */
+/**
+ * The kubelet's tcpSocket probe: a connect within the timeout, then close. Tries each host in turn, ready if one
+ * accepts; one timeout covers the whole check, as --ready-timeout promises.
+ */
 export function createTcpProbe(hosts: string[], port: number): Probe {
   return {
     target: `tcp ${hosts.map((host) => (host.includes(':') ? `[${host}]` : host)).join(' or ')} port ${port}`,
-    async check(signal, timeoutMs) {
-      const details: string[] = [];
-      for (const host of hosts) {
-        const result = await connect(host, port, AbortSignal.any([signal, AbortSignal.timeout(timerMs(timeoutMs))]), timeoutMs);
-        if (result.ready) return result;
-        details.push(`${host}: ${result.detail}`);
-      }
-      return { ready: false, detail: details.join(', ') };
+    check(deadline, timeoutMs) {
+      return withCheckSignal(deadline, timeoutMs, async (signal) => {
+        const details: string[] = [];
+        for (const host of hosts) {
+          const result = await connect(host, port, signal, timeoutMs);
+          if (result.ready) return result;
+          details.push(`${host}: ${result.detail}`);
+        }
+        return { ready: false, detail: details.join(', ') };
+      });
     },
   };
 }

@@ -22,14 +22,18 @@ export async function waitUntilReady(probe: Probe, options: WaitOptions): Promis
   let lastDetail = 'never checked';
   while (!deadline.expired()) {
     checks++;
-    const result = await probe.check(deadline.signal, Math.min(options.checkTimeoutMs, deadline.remaining()));
+    const timeoutMs = Math.min(options.checkTimeoutMs, deadline.remaining());
+    const started = deadline.elapsed();
+    const result = await probe.check(deadline.signal, timeoutMs);
     if (result.ready) {
       if (result.warning) log.warn({ target: probe.target }, result.warning);
       log.info({ target: probe.target, checks, waitedMs: Math.round(deadline.elapsed()) }, `app ready (${result.detail})`);
       return { checks };
     }
-    // A check cut short by the deadline says nothing about the app: keep what the last full check saw.
-    if (deadline.expired() && checks > 1) break;
+    // A check cut short by the deadline says nothing about the app: keep what the last full check saw. That includes
+    // a check given only the time that remained, which used it all: its timer and the deadline's ring together.
+    const cutShort = deadline.expired() || (timeoutMs < options.checkTimeoutMs && deadline.elapsed() - started >= timeoutMs);
+    if (cutShort && checks > 1) break;
     if (result.detail !== lastDetail) log.info({ target: probe.target, seen: result.detail }, 'app not ready yet');
     lastDetail = result.detail;
     await sleepWithin(options.intervalMs, deadline);
