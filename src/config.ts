@@ -176,13 +176,25 @@ function readSettings(command: CommandName, argv: Argv, env: NodeJS.ProcessEnv) 
   };
   const duration = (flag: string): number => {
     const raw = text(flag) ?? '';
-    const ms = parseDuration(raw);
-    if (ms === undefined || (ms <= 0 && flag !== 'drain')) {
-      throw new ConfigError(`${settingName(flag)} is not a positive duration: ${JSON.stringify(raw)}; write it like 250ms, 30s or 2m`);
+    const name = settingName(flag);
+    const shown = JSON.stringify(raw);
+    const parsed = parseDuration(raw);
+    const zeroAllowed = flag === 'drain';
+    if ((parsed.ok && parsed.ms < 0) || (!parsed.ok && parsed.outOfRange && raw.trim().startsWith('-'))) {
+      throw new ConfigError(`${name} ${shown} is negative; give ${zeroAllowed ? '0s or ' : ''}a positive duration like 30s`);
     }
     // Timers overflow past ~24.8 days and fire at once; no hook should wait a day anyway.
-    if (ms > MAX_DURATION_MS) throw new ConfigError(`${settingName(flag)} ${raw} is longer than 24h; give a shorter duration`);
-    return ms;
+    if ((!parsed.ok && parsed.outOfRange) || (parsed.ok && parsed.ms > MAX_DURATION_MS)) {
+      throw new ConfigError(`${name} ${shown} is longer than 24h; give a shorter duration`);
+    }
+    if (!parsed.ok) {
+      const bare = raw.trim();
+      const examples = BARE_NUMBER.test(bare) ? `${bare}s or ${bare}ms` : '30s, 1m30s or 500ms';
+      throw new ConfigError(`${name} ${shown} ${parsed.problem}; write it like ${examples} (units: h, m, s, ms, us, ns)`);
+    }
+    if (parsed.ms === 0 && !zeroAllowed) throw new ConfigError(`${name} ${shown} is zero; give a positive duration like 30s`);
+    // Timers count whole milliseconds: round up, so that 500us still waits rather than becoming 0.
+    return Math.ceil(parsed.ms);
   };
 
   return { text, bool, required, duration, settings };
@@ -196,6 +208,7 @@ function logLevelOf(level = 'info'): LogLevel {
 }
 
 const MAX_DURATION_MS = 24 * 3_600_000;
+const BARE_NUMBER = /^\d+(\.\d*)?$|^\.\d+$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const FIELD_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 const TRUE = new Set(['true', '1', 'yes', 'on']);

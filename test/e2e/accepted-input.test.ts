@@ -1,0 +1,45 @@
+// What people write in manifests and ConfigMaps that must work: Go durations (1m30s, .5s, 2h45m) as flags and env
+// vars, checked against the effective config the binary logs and what it then does.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { runHook, type HookRun } from '../support/run-hook.ts';
+import { scene } from '../support/scene.ts';
+
+function effectiveConfig(run: HookRun): Record<string, unknown> {
+  const entry = run.logs.find((line) => line.msg === 'effective config');
+  assert.ok(entry, `no effective config at debug level: ${run.stderr}`);
+  return entry.config as Record<string, unknown>;
+}
+
+test('Go durations in flags: deregister --timeout 1m30s --drain .2s --request-timeout 2s500ms', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  const run = await runHook(['deregister', ...flags, '--timeout', '1m30s', '--drain', '.2s', '--request-timeout', '2s500ms', '--log-level', 'debug'], { env });
+  assert.equal(run.code, 0, run.stderr);
+  const config = effectiveConfig(run);
+  assert.equal(config.timeoutMs, 90_000);
+  assert.equal(config.drainMs, 200);
+  assert.equal(config.requestTimeoutMs, 2500);
+  assert.match(run.summary, /then drained 200ms/);
+  assert.ok(run.durationMs >= 200, `the drain was waited for (${run.durationMs} ms)`);
+  assert.equal(cmdb.requests.length, 1);
+});
+
+test('Go durations in env vars: register with CMDB_HOOK_TIMEOUT=2h45m, --ready-interval 50000us, --ready-timeout 1.5s', async (t) => {
+  const { cmdb, app, env, flags } = await scene(t, { app: { readyAfterMs: 0 } });
+  const settings = { CMDB_HOOK_TIMEOUT: '2h45m', CMDB_HOOK_READY_INTERVAL: '50000us', CMDB_HOOK_READY_TIMEOUT: '1.5s\n' };
+  const run = await runHook(['register', ...flags, '--ready-url', app!.readyUrl, '--log-level', 'debug'], { env: { ...env, ...settings } });
+  assert.equal(run.code, 0, run.stderr);
+  const config = effectiveConfig(run);
+  assert.equal(config.timeoutMs, 9_900_000);
+  assert.equal(config.readyIntervalMs, 50);
+  assert.equal(config.readyTimeoutMs, 1500);
+  assert.equal(cmdb.records.size, 1);
+});
+
+test('a part of a millisecond is rounded up, never down to zero: --drain 1ns', async (t) => {
+  const { env, flags } = await scene(t);
+  const run = await runHook(['deregister', ...flags, '--drain', '1ns', '--timeout', '1h', '--log-level', 'debug'], { env });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(effectiveConfig(run).drainMs, 1);
+  assert.equal(effectiveConfig(run).timeoutMs, 3_600_000);
+});
