@@ -117,7 +117,8 @@ async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: 
   // yargs renders a command's whole help text each time a named command runs (to show it on a later failure): about
   // a third of a hook's start-up. So `cmdb-hook <command> ...`, the way hooks call it, is parsed by a parser whose
   // only command is the default one; the full command list serves --help, --version and mistakes.
-  let parser = yargs(direct ? args.slice(1) : args)
+  const words = attachDashValues(args);
+  let parser = yargs(direct ? words.slice(1) : words)
     .scriptName(direct ? `${AGENT_NAME} ${direct.name}` : AGENT_NAME)
     .version(VERSION) // explicit: a bundled or single-file binary has no package.json to read it from
     .epilogue('Every flag can also be set as CMDB_HOOK_<FLAG_IN_UPPER_SNAKE>; a flag beats its env var.')
@@ -144,13 +145,41 @@ async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: 
   return chosen;
 }
 
-/** What yargs lets through silently: words after `--`, and `--strict=maybe` (which it reads as false). */
+/**
+ * yargs reads a word that starts with '-' as short flags: `--timeout -5s` became "Unknown arguments: 5, s", naming
+ * nothing. This program has no short flags, so such a word after a flag that takes a value is that value, as in
+ * `--timeout=-5s`, and the config check then says what is wrong with it and names the flag.
+ */
+function attachDashValues(args: readonly string[]): string[] {
+  const valued = new Set(OPTIONS.filter((option) => option.type !== 'boolean').map((option) => `--${option.flag}`));
+  const words: string[] = [];
+  for (let index = 0; index < args.length; index += 1) {
+    const word = args[index] ?? '';
+    const next = args[index + 1];
+    if (word === '--') return [...words, ...args.slice(index)];
+    if (valued.has(word) && next?.startsWith('-') && !next.startsWith('--')) {
+      words.push(`${word}=${next}`);
+      index += 1;
+    } else {
+      words.push(word);
+    }
+  }
+  return words;
+}
+
+/**
+ * What yargs lets through silently: words after `--`, `--strict=maybe` (which it reads as false), and a boolean flag
+ * given twice (which it reads as one).
+ */
 function checkArgvShape(argv: Argv, commandWords: number, args: string[]): void {
   const extra = (argv._ as unknown[]).slice(commandWords);
   if (extra.length > 0) throw new ConfigError(`unexpected argument(s) ${JSON.stringify(extra)} after the command; every setting is a --flag`);
+  const end = args.indexOf('--');
+  const flags = end < 0 ? args : args.slice(0, end);
   for (const option of OPTIONS.filter((entry) => entry.type === 'boolean')) {
-    const given = args.find((arg) => arg.startsWith(`--${option.flag}=`));
-    const value = given?.slice(option.flag.length + 3);
+    const given = flags.filter((arg) => arg === `--${option.flag}` || arg.startsWith(`--${option.flag}=`));
+    if (given.length > 1) throw new ConfigError(`${settingName(option.flag)} was given more than once (${given.join(' ')}); give it once`);
+    const value = given.find((arg) => arg.includes('='))?.slice(option.flag.length + 3);
     if (value !== undefined && value !== 'true' && value !== 'false') {
       throw new ConfigError(`${settingName(option.flag)} takes no value, or =true / =false; not ${JSON.stringify(value)}`);
     }

@@ -43,3 +43,17 @@ test('a part of a millisecond is rounded up, never down to zero: --drain 1ns', a
   assert.equal(effectiveConfig(run).drainMs, 1);
   assert.equal(effectiveConfig(run).timeoutMs, 3_600_000);
 });
+
+test('--flag=value forms work for strings, booleans, durations and repeated fields', async (t) => {
+  const { cmdb, app, env, podinfo } = await scene(t, { app: { readyAfterMs: 0 } });
+  const run = await runHook(
+    ['register', `--cmdb-url=${cmdb.url}`, '--cluster=prod-eu-1', '--container=app', `--podinfo-dir=${podinfo}`, `--ready-url=${app!.readyUrl}`,
+      '--timeout=1m30s', '--strict=true', '--field=owner=team a', '--field', 'delta=-1', '--app=shop'],
+    { env },
+  );
+  assert.equal(run.code, 0, run.stderr);
+  const [record] = cmdb.records.values();
+  assert.equal(record?.cluster, 'prod-eu-1');
+  assert.equal(record?.app, 'shop');
+  assert.deepEqual(record?.fields, { owner: 'team a', delta: '-1' });
+});
