@@ -57,3 +57,13 @@ test('--flag=value forms work for strings, booleans, durations and repeated fiel
   assert.equal(record?.app, 'shop');
   assert.deepEqual(record?.fields, { owner: 'team a', delta: '-1' });
 });
+
+test('a --ready-tcp host:port and a --cmdb-url with a trailing slash still work', async (t) => {
+  const { cmdb, app, env, flags } = await scene(t, { app: { readyAfterMs: 0 } });
+  const port = new URL(app!.readyUrl).port;
+  const base = flags.map((flag, index) => (flags[index - 1] === '--cmdb-url' ? `${flag}/` : flag));
+  const run = await runHook(['register', ...base, '--ready-tcp', `127.0.0.1:${port}`], { env });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(cmdb.records.size, 1);
+  assert.equal(cmdb.writes()[0]?.path, `/records/${env.POD_UID}_app`);
+});

@@ -26,6 +26,7 @@ const controlToken = join(files, 'control-token');
 writeFileSync(controlToken, 'tok\u0001en');
 const without = (flag: string) => (flags: string[]) => flags.filter((_, index) => flags[index] !== flag && flags[index - 1] !== flag);
 const swap = (flag: string, value: string) => (flags: string[]) => flags.map((entry, index) => (flags[index - 1] === flag ? value : entry));
+const edit = (flag: string, change: (value: string) => string) => (flags: string[]) => flags.map((entry, index) => (flags[index - 1] === flag ? change(entry) : entry));
 
 const CASES: BadInput[] = [
   { name: 'unknown flag', args: ['--bogus', '1'], message: /Unknown argument: bogus/ },
@@ -37,6 +38,22 @@ const CASES: BadInput[] = [
   { name: 'a --cmdb-url that is no URL', replace: swap('--cmdb-url', 'cmdb.local/records'), message: /--cmdb-url \(CMDB_HOOK_CMDB_URL\) is not a URL/ },
   { name: 'a --cmdb-url that is not http', replace: swap('--cmdb-url', 'ftp://127.0.0.1/records'), message: /--cmdb-url .* must be an http or https URL/ },
   { name: 'credentials in --cmdb-url', replace: swap('--cmdb-url', 'http://admin:hunter2@127.0.0.1/records'), message: /--cmdb-url .* must not hold credentials.*--cmdb-token-file/ },
+  { name: 'an empty fragment on --cmdb-url (DELETE of the collection)', command: 'deregister', replace: edit('--cmdb-url', (url) => `${url}#`), message: /--cmdb-url \(CMDB_HOOK_CMDB_URL\) http:\/\/127\.0\.0\.1:\d+\/records carries a query or fragment \(an empty \? or # too\); give the plain base URL/ },
+  { name: 'an empty query on --cmdb-url', command: 'deregister', replace: edit('--cmdb-url', (url) => `${url}?`), message: /--cmdb-url .* carries a query or fragment/ },
+  { name: 'a query holding a key on --cmdb-url, not shown', replace: edit('--cmdb-url', (url) => `${url}?api_key=hunter2`), message: /--cmdb-url .*\/records carries a query or fragment/ },
+  { name: 'a --cmdb-url ending in /./', command: 'deregister', replace: edit('--cmdb-url', (url) => `${url}/./`), message: /--cmdb-url .* holds a dot segment/ },
+  { name: 'a --cmdb-url ending in /..', command: 'deregister', replace: edit('--cmdb-url', (url) => `${url}/..`), message: /--cmdb-url .* holds a dot segment/ },
+  { name: 'a --cmdb-url with an encoded dot segment', command: 'deregister', replace: edit('--cmdb-url', (url) => `${url}/%2E%2e/x`), message: /--cmdb-url .* holds a dot segment/ },
+  { name: 'a --cmdb-url with a Tomcat ..; segment', command: 'deregister', replace: edit('--cmdb-url', (url) => `${url}/..;/x`), message: /--cmdb-url .* holds a dot segment/ },
+  { name: 'a --cmdb-url with an encoded slash', command: 'deregister', replace: edit('--cmdb-url', (url) => `${url}%2F..`), message: /--cmdb-url .* holds an encoded \/, \\, \?, # or control character/ },
+  { name: 'a --cmdb-url with an encoded ?', command: 'deregister', replace: edit('--cmdb-url', (url) => `${url}/%3F`), message: /--cmdb-url .* holds an encoded/ },
+  { name: 'a --cmdb-url with a tab the URL parser would drop', replace: edit('--cmdb-url', (url) => `${url.slice(0, -2)}\t${url.slice(-2)}`), message: /--cmdb-url \(CMDB_HOOK_CMDB_URL\) holds a space or control character/ },
+  { name: 'port 0 in --cmdb-url', replace: swap('--cmdb-url', 'http://127.0.0.1:0/records'), message: /--cmdb-url \(CMDB_HOOK_CMDB_URL\) 127\.0\.0\.1:0 has port 0/ },
+  { name: 'port 0 in --ready-url', args: ['--ready-url', 'http://127.0.0.1:0/healthz'], message: /--ready-url \(CMDB_HOOK_READY_URL\) 127\.0\.0\.1:0 has port 0/ },
+  { name: 'a --ready-tcp host with a space', args: ['--ready-tcp', 'host with space:80'], message: /--ready-tcp \(CMDB_HOOK_READY_TCP\) "host with space:80" is not a port or host:port/ },
+  { name: 'a --ready-tcp host that is no IPv6 address', args: ['--ready-tcp', '[no-v6]:80'], message: /--ready-tcp .* is not a port or host:port/ },
+  { name: 'a --ready-tcp host that is no IPv4 address', args: ['--ready-tcp', '999.1.1.1:80'], message: /--ready-tcp .* is not a port or host:port/ },
+  { name: 'credentials in a --cmdb-url that is no URL, not shown', replace: swap('--cmdb-url', 'http://admin:hunter2@[bad/records'), message: /--cmdb-url .* is not a URL: "http:\/\/\*\*\*@\[bad\/records"/ },
   { name: 'a bad --timeout', args: ['--timeout', '5x'], message: /--timeout \(CMDB_HOOK_TIMEOUT\) "5x" has an unknown unit "x"; write it like 30s, 1m30s or 500ms/ },
   { name: 'a bare number as --timeout', args: ['--timeout', '300'], message: /--timeout .* "300" has a number without a unit; write it like 300s or 300ms/ },
   { name: 'a zero --timeout', args: ['--timeout', '0s'], message: /--timeout .* "0s" is zero; give a positive duration/ },
