@@ -11,7 +11,7 @@ import { loadHttpLibrary } from './cmdb/http-client.ts';
 import { formatDuration } from './duration.ts';
 import { ConfigError, CmdbUnavailableError, EXIT_CODES, HookError, NotReadyError, exitCodeFor } from './errors.ts';
 import type { Outcome, RunContext } from './lifecycle/context.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, writeToStderr, type Logger } from './logger.ts';
 import { OPTIONS, defaultOf, envVarOf, optionsOf, settingName, type CommandName } from './options.ts';
 import { createDeadline } from './retry/deadline.ts';
 import { AGENT_NAME, VERSION } from './version.ts';
@@ -107,7 +107,7 @@ function finish(log: Logger | undefined, command: string | undefined, error: unk
     if (error === undefined) log.info({ exitCode: code }, sentence);
     else log.error({ err: error, exitCode: code }, sentence);
   }
-  writeSync(2, `${sentence}\n`);
+  writeToStderr(`${sentence}\n`);
   return code;
 }
 
