@@ -101,6 +101,7 @@ function finish(log: Logger | undefined, command: string | undefined, error: unk
   } else {
     sentence = `${head}: internal error (a bug, please report it): ${error instanceof Error ? error.message : JSON.stringify(error)}`;
   }
+  sentence = oneLine(sentence);
   // A usage error is this one plain line and nothing else; after a run, the line follows the JSON logs. It is
   // printed even with --log-level silent: it is what the kubelet puts into the event.
   if (log && !(error instanceof ConfigError)) {
@@ -110,6 +111,16 @@ function finish(log: Logger | undefined, command: string | undefined, error: unk
   writeToStderr(`${sentence}\n`);
   return code;
 }
+
+/**
+ * The summary must stay one line whatever the env, files or the CMDB put into it: the kubelet copies the last line
+ * into the pod's event, and a newline in POD_NAME could otherwise add a line that reads like another run's outcome.
+ * Control characters, line and paragraph separators and bidi controls (which reorder what a reader sees) are escaped.
+ */
+function oneLine(text: string): string {
+  return text.replace(/[\p{Cc}\u2028\u2029\p{Bidi_Control}]/gu, (char) => ESCAPES[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: Argv } | undefined> {
   let chosen: { command: CommandName; argv: Argv } | undefined;
