@@ -1,8 +1,9 @@
 // What people write in manifests and ConfigMaps that must work: Go durations (1m30s, .5s, 2h45m) as flags and env
 // vars, checked against the effective config the binary logs and what it then does.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { runHook, type HookRun } from '../support/run-hook.ts';
+import { baseFlags, runHook, type HookRun } from '../support/run-hook.ts';
 import { scene } from '../support/scene.ts';
 
 function effectiveConfig(run: HookRun): Record<string, unknown> {
@@ -66,4 +67,12 @@ test('a --ready-tcp host:port and a --cmdb-url with a trailing slash still work'
   assert.equal(run.code, 0, run.stderr);
   assert.equal(cmdb.records.size, 1);
   assert.equal(cmdb.writes()[0]?.path, `/records/${env.POD_UID}_app`);
+});
+
+test('labels and annotations files that are truly absent mean none, as without a downwardAPI volume', async (t) => {
+  const { cmdb, env, podinfo } = await scene(t);
+  const run = await runHook(['register', ...baseFlags(cmdb.url, join(podinfo, 'not-mounted'))], { env });
+  assert.equal(run.code, 0, run.stderr);
+  const [record] = cmdb.records.values();
+  assert.deepEqual([record?.labels, record?.annotations], [{}, {}]);
 });

@@ -1,7 +1,7 @@
 // Point 7 of issue 2: each mistake gives exit 2, one line that names the flag or env var and what to do, and no
 // request to the CMDB (nor to the app).
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -24,6 +24,11 @@ const emptyToken = join(files, 'empty-token');
 writeFileSync(emptyToken, '  \n');
 const controlToken = join(files, 'control-token');
 writeFileSync(controlToken, 'tok\u0001en');
+const loopDir = join(files, 'podinfo-loop');
+mkdirSync(loopDir);
+symlinkSync('labels', join(loopDir, 'labels')); // a link to itself: ELOOP, not "no labels"
+const loopFile = join(files, 'namespace-loop');
+symlinkSync('namespace-loop', loopFile);
 const without = (flag: string) => (flags: string[]) => flags.filter((_, index) => flags[index] !== flag && flags[index - 1] !== flag);
 const swap = (flag: string, value: string) => (flags: string[]) => flags.map((entry, index) => (flags[index - 1] === flag ? value : entry));
 const edit = (flag: string, change: (value: string) => string) => (flags: string[]) => flags.map((entry, index) => (flags[index - 1] === flag ? change(entry) : entry));
@@ -74,6 +79,9 @@ const CASES: BadInput[] = [
   { name: 'an unreadable token file', args: ['--cmdb-token-file', join(files, 'missing-token')], message: /--cmdb-token-file \(CMDB_HOOK_CMDB_TOKEN_FILE\) .* cannot be read \(ENOENT\)/ },
   { name: 'an empty token file', args: ['--cmdb-token-file', emptyToken], message: /--cmdb-token-file .* is empty/ },
   { name: 'a malformed labels file', labels: 'app="shop"\ntier=web', message: /--podinfo-dir \(CMDB_HOOK_PODINFO_DIR\): .*labels line 2 is malformed/ },
+  { name: 'a labels file that is a symlink loop', replace: swap('--podinfo-dir', loopDir), message: /--podinfo-dir \(CMDB_HOOK_PODINFO_DIR\): .*\/labels cannot be read \(ELOOP\); check the downwardAPI volume mount/ },
+  { name: 'a --podinfo-dir that is a file', replace: swap('--podinfo-dir', emptyToken), message: /--podinfo-dir \(CMDB_HOOK_PODINFO_DIR\): .*\/labels cannot be read \(ENOTDIR\)/ },
+  { name: 'a namespace file that is a symlink loop', env: { POD_NAMESPACE: undefined }, args: ['--namespace-file', loopFile], message: /--namespace-file \(CMDB_HOOK_NAMESPACE_FILE\): .*namespace-loop cannot be read \(ELOOP\)/ },
   { name: 'a --field without =', args: ['--field', 'owner'], message: /--field \(CMDB_HOOK_FIELD\) "owner" is not key=value/ },
   { name: 'a --field with an empty key', args: ['--field', '=x'], message: /--field .* "=x" is not key=value/ },
   { name: 'the same --field twice', args: ['--field', 'a=1', '--field', 'a=2'], message: /--field .* gives "a" twice/ },
