@@ -11,7 +11,7 @@ import { loadHttpLibrary } from './cmdb/http-client.ts';
 import { formatDuration } from './duration.ts';
 import { ConfigError, CmdbUnavailableError, EXIT_CODES, HookError, NotReadyError, exitCodeFor } from './errors.ts';
 import type { Outcome, RunContext } from './lifecycle/context.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createLogger, writeToStderr, type Logger } from './logger.ts';
 import { OPTIONS, defaultOf, envVarOf, optionsOf, settingName, type CommandName } from './options.ts';
 import { createDeadline } from './retry/deadline.ts';
 import { AGENT_NAME, VERSION } from './version.ts';
@@ -101,15 +101,26 @@ function finish(log: Logger | undefined, command: string | undefined, error: unk
   } else {
     sentence = `${head}: internal error (a bug, please report it): ${error instanceof Error ? error.message : JSON.stringify(error)}`;
   }
+  sentence = oneLine(sentence);
   // A usage error is this one plain line and nothing else; after a run, the line follows the JSON logs. It is
   // printed even with --log-level silent: it is what the kubelet puts into the event.
   if (log && !(error instanceof ConfigError)) {
     if (error === undefined) log.info({ exitCode: code }, sentence);
     else log.error({ err: error, exitCode: code }, sentence);
   }
-  writeSync(2, `${sentence}\n`);
+  writeToStderr(`${sentence}\n`);
   return code;
 }
+
+/**
+ * The summary must stay one line whatever the env, files or the CMDB put into it: the kubelet copies the last line
+ * into the pod's event, and a newline in POD_NAME could otherwise add a line that reads like another run's outcome.
+ * Control characters, line and paragraph separators and bidi controls (which reorder what a reader sees) are escaped.
+ */
+function oneLine(text: string): string {
+  return text.replace(/[\p{Cc}\u2028\u2029\p{Bidi_Control}]/gu, (char) => ESCAPES[char] ?? `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+const ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: Argv } | undefined> {
   let chosen: { command: CommandName; argv: Argv } | undefined;
@@ -117,7 +128,8 @@ async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: 
   // yargs renders a command's whole help text each time a named command runs (to show it on a later failure): about
   // a third of a hook's start-up. So `cmdb-hook <command> ...`, the way hooks call it, is parsed by a parser whose
   // only command is the default one; the full command list serves --help, --version and mistakes.
-  let parser = yargs(direct ? args.slice(1) : args)
+  const words = attachDashValues(args);
+  let parser = yargs(direct ? words.slice(1) : words)
     .scriptName(direct ? `${AGENT_NAME} ${direct.name}` : AGENT_NAME)
     .version(VERSION) // explicit: a bundled or single-file binary has no package.json to read it from
     .epilogue('Every flag can also be set as CMDB_HOOK_<FLAG_IN_UPPER_SNAKE>; a flag beats its env var.')
@@ -144,13 +156,41 @@ async function parseArgs(args: string[]): Promise<{ command: CommandName; argv: 
   return chosen;
 }
 
-/** What yargs lets through silently: words after `--`, and `--strict=maybe` (which it reads as false). */
+/**
+ * yargs reads a word that starts with '-' as short flags: `--timeout -5s` became "Unknown arguments: 5, s", naming
+ * nothing. This program has no short flags, so such a word after a flag that takes a value is that value, as in
+ * `--timeout=-5s`, and the config check then says what is wrong with it and names the flag.
+ */
+function attachDashValues(args: readonly string[]): string[] {
+  const valued = new Set(OPTIONS.filter((option) => option.type !== 'boolean').map((option) => `--${option.flag}`));
+  const words: string[] = [];
+  for (let index = 0; index < args.length; index += 1) {
+    const word = args[index] ?? '';
+    const next = args[index + 1];
+    if (word === '--') return [...words, ...args.slice(index)];
+    if (valued.has(word) && next?.startsWith('-') && !next.startsWith('--')) {
+      words.push(`${word}=${next}`);
+      index += 1;
+    } else {
+      words.push(word);
+    }
+  }
+  return words;
+}
+
+/**
+ * What yargs lets through silently: words after `--`, `--strict=maybe` (which it reads as false), and a boolean flag
+ * given twice (which it reads as one).
+ */
 function checkArgvShape(argv: Argv, commandWords: number, args: string[]): void {
   const extra = (argv._ as unknown[]).slice(commandWords);
   if (extra.length > 0) throw new ConfigError(`unexpected argument(s) ${JSON.stringify(extra)} after the command; every setting is a --flag`);
+  const end = args.indexOf('--');
+  const flags = end < 0 ? args : args.slice(0, end);
   for (const option of OPTIONS.filter((entry) => entry.type === 'boolean')) {
-    const given = args.find((arg) => arg.startsWith(`--${option.flag}=`));
-    const value = given?.slice(option.flag.length + 3);
+    const given = flags.filter((arg) => arg === `--${option.flag}` || arg.startsWith(`--${option.flag}=`));
+    if (given.length > 1) throw new ConfigError(`${settingName(option.flag)} was given more than once (${given.join(' ')}); give it once`);
+    const value = given.find((arg) => arg.includes('='))?.slice(option.flag.length + 3);
     if (value !== undefined && value !== 'true' && value !== 'false') {
       throw new ConfigError(`${settingName(option.flag)} takes no value, or =true / =false; not ${JSON.stringify(value)}`);
     }

@@ -5,6 +5,7 @@ import { ConfigError } from './errors.ts';
 import { FILE_KINDS, readSettingFile } from './files.ts';
 import { defaultOf, envVarOf, optionsOf, settingName, type CommandName } from './options.ts';
 import { checkTlsFiles, type TlsFile } from './tls-files.ts';
+import { parseCmdbUrl, parseHttpUrl, parseReadyTcp } from './url-settings.ts';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -69,10 +70,7 @@ export function buildConfig(command: Config['command'], argv: Argv, env: NodeJS.
   }
   const cmdbUrlText = text('cmdb-url')?.trim();
   if (!cmdbUrlText && !dryRun) throw new ConfigError(`${settingName('cmdb-url')} is required: set it to the CMDB API base URL, or use --dry-run`);
-  const cmdbUrl = cmdbUrlText ? parseHttpUrl('cmdb-url', cmdbUrlText) : undefined;
-  if (cmdbUrl && (cmdbUrl.search || cmdbUrl.hash)) {
-    throw new ConfigError(`${settingName('cmdb-url')} must not carry a query or fragment; give the base URL that record ids are appended to`);
-  }
+  const cmdbUrl = cmdbUrlText ? parseCmdbUrl(cmdbUrlText) : undefined;
 
   const timeoutMs = duration('timeout');
   const drainMs = command === 'deregister' ? duration('drain') : 0;
@@ -176,13 +174,25 @@ function readSettings(command: CommandName, argv: Argv, env: NodeJS.ProcessEnv) 
   };
   const duration = (flag: string): number => {
     const raw = text(flag) ?? '';
-    const ms = parseDuration(raw);
-    if (ms === undefined || (ms <= 0 && flag !== 'drain')) {
-      throw new ConfigError(`${settingName(flag)} is not a positive duration: ${JSON.stringify(raw)}; write it like 250ms, 30s or 2m`);
+    const name = settingName(flag);
+    const shown = JSON.stringify(raw);
+    const parsed = parseDuration(raw);
+    const zeroAllowed = flag === 'drain';
+    if ((parsed.ok && parsed.ms < 0) || (!parsed.ok && parsed.outOfRange && raw.trim().startsWith('-'))) {
+      throw new ConfigError(`${name} ${shown} is negative; give ${zeroAllowed ? '0s or ' : ''}a positive duration like 30s`);
     }
     // Timers overflow past ~24.8 days and fire at once; no hook should wait a day anyway.
-    if (ms > MAX_DURATION_MS) throw new ConfigError(`${settingName(flag)} ${raw} is longer than 24h; give a shorter duration`);
-    return ms;
+    if ((!parsed.ok && parsed.outOfRange) || (parsed.ok && parsed.ms > MAX_DURATION_MS)) {
+      throw new ConfigError(`${name} ${shown} is longer than 24h; give a shorter duration`);
+    }
+    if (!parsed.ok) {
+      const bare = raw.trim();
+      const examples = BARE_NUMBER.test(bare) ? `${bare}s or ${bare}ms` : '30s, 1m30s or 500ms';
+      throw new ConfigError(`${name} ${shown} ${parsed.problem}; write it like ${examples} (units: h, m, s, ms, us, ns)`);
+    }
+    if (parsed.ms === 0 && !zeroAllowed) throw new ConfigError(`${name} ${shown} is zero; give a positive duration like 30s`);
+    // Timers count whole milliseconds: round up, so that 500us still waits rather than becoming 0.
+    return Math.ceil(parsed.ms);
   };
 
   return { text, bool, required, duration, settings };
@@ -196,6 +206,7 @@ function logLevelOf(level = 'info'): LogLevel {
 }
 
 const MAX_DURATION_MS = 24 * 3_600_000;
+const BARE_NUMBER = /^\d+(\.\d*)?$|^\.\d+$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const FIELD_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 const TRUE = new Set(['true', '1', 'yes', 'on']);
@@ -210,36 +221,11 @@ function envValue(type: 'string' | 'boolean' | 'array', flag: string, raw: strin
   throw new ConfigError(`${envVarOf(flag)} must be true or false, not ${JSON.stringify(raw)}`);
 }
 
-function parseHttpUrl(flag: string, raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(`${settingName(flag)} is not a URL: ${JSON.stringify(raw)}; write it like http://127.0.0.1:8080/path`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigError(`${settingName(flag)} must be an http or https URL, not ${url.protocol}`);
-  }
-  if (url.username || url.password) {
-    // Hook commands end up in kubelet events; credentials belong in mounted files.
-    throw new ConfigError(`${settingName(flag)} must not hold credentials; put the token in a file and use --cmdb-token-file`);
-  }
-  return url;
-}
-
 function parseReadiness(readyUrl: string | undefined, readyTcp: string | undefined): Readiness | undefined {
   if (readyUrl && readyTcp) throw new ConfigError(`${settingName('ready-url')} and ${settingName('ready-tcp')} exclude each other; keep one`);
   if (readyUrl !== undefined && readyUrl.trim() === '') throw new ConfigError(`${settingName('ready-url')} is empty; give a URL or leave it out`);
   if (readyUrl) return { kind: 'http', url: parseHttpUrl('ready-url', readyUrl.trim()) };
-  if (readyTcp === undefined) return undefined;
-  const match = /^(?:(\[[^\]]+\]|[^:[\]]+):)?(\d{1,5})$/.exec(readyTcp.trim());
-  const port = Number(match?.[2]);
-  if (!match || port < 1 || port > 65535) {
-    throw new ConfigError(`${settingName('ready-tcp')} ${JSON.stringify(readyTcp)} is not a port or host:port; write it like 8080 or 127.0.0.1:8080`);
-  }
-  const host = match[1]?.replace(/^\[|\]$/g, '');
-  // A port alone means "this container": try both loopbacks, since apps listen on one family only.
-  return { kind: 'tcp', hosts: host ? [host] : ['127.0.0.1', '::1'], port };
+  return readyTcp === undefined ? undefined : { kind: 'tcp', ...parseReadyTcp(readyTcp) };
 }
 
 /** The values of a repeatable setting: one from a single flag, several from repeats or env var lines. */

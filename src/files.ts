@@ -44,15 +44,19 @@ export function readSettingFile(flag: string, path: string, kind: FileKind): str
 }
 
 /**
- * Reads a file that may legitimately be absent (a fallback source); undefined when it cannot be read. One that is
- * too large is still a config error naming the setting: it is there, and it is wrong.
+ * Reads a file that may legitimately be absent (a downwardAPI item that is not projected, a fallback source):
+ * undefined only when nothing is at the path. Anything else (a symlink loop, a directory, a FIFO, no permission, too
+ * large) is a config error naming the setting: it is there, and it is wrong; read as absent, it would silently drop
+ * the labels or the namespace.
  */
-export function readOptionalFile(flag: string, path: string, kind: FileKind): string | undefined {
+export function readFileIfPresent(flag: string, path: string, kind: FileKind, hint: string): string | undefined {
   try {
     return readRegularFile(path, kind);
   } catch (error) {
     if (error instanceof TooLarge) throw new ConfigError(`${settingName(flag)}: ${error.message}`);
-    return undefined;
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    if (reason === 'ENOENT') return undefined;
+    throw new ConfigError(`${settingName(flag)}: ${path} cannot be read (${reason}); ${hint}`);
   }
 }
 

@@ -11,7 +11,7 @@ export type Logger = pino.Logger;
  * `kubectl logs`); if it cannot be opened or written, the run goes on and says so once.
  */
 export function createLogger(options: { level: LogLevel; command: string; logFile?: string | undefined }): Logger {
-  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: pino.destination({ fd: 2, sync: true }) }];
+  const streams: pino.StreamEntry[] = [{ level: 'trace', stream: { write: writeToStderr } }];
   let fileProblem: string | undefined;
   if (options.logFile) {
     try {
@@ -35,6 +35,34 @@ export function createLogger(options: { level: LogLevel; command: string; logFil
   );
   if (fileProblem) logger.warn({ logFile: options.logFile, reason: fileProblem }, '--log-file cannot be opened; logging to stderr only');
   return logger;
+}
+
+let stderrGone = false;
+let pause: Int32Array | undefined; // made when first needed: the startup snapshot holds no SharedArrayBuffer
+// How long one write may wait for a full, non-blocking stderr pipe to drain before stderr is given up.
+const STDERR_PATIENCE_MS = 100;
+
+/**
+ * Writes to stderr, synchronously, and never fails the run: the hook's job and its exit code matter more than its
+ * words. A closed pipe (EPIPE), a closed descriptor (EBADF) or a pipe nobody drains ends stderr output for the rest
+ * of the run; a full pipe is waited for briefly first (EAGAIN, when the descriptor is non-blocking).
+ */
+export function writeToStderr(text: string): void {
+  let rest = Buffer.from(text);
+  let waitedMs = 0;
+  while (!stderrGone && rest.length > 0) {
+    try {
+      rest = rest.subarray(writeSync(2, rest));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EAGAIN' && waitedMs < STDERR_PATIENCE_MS) {
+        pause ??= new Int32Array(new SharedArrayBuffer(4));
+        Atomics.wait(pause, 0, 0, 1);
+        waitedMs += 1;
+      } else {
+        stderrGone = true;
+      }
+    }
+  }
 }
 
 /** A file descriptor that stops being written to after its first failure (EPIPE, EAGAIN, EACCES...), silently. */

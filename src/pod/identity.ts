@@ -1,9 +1,8 @@
-import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
-import { FILE_KINDS, readOptionalFile } from '../files.ts';
+import { FILE_KINDS, readFileIfPresent } from '../files.ts';
 import { settingName } from '../options.ts';
 import { parseGoQuotedMap } from './go-quoted.ts';
 
@@ -42,7 +41,7 @@ export function readPodIdentity(config: Config, env: NodeJS.ProcessEnv): PodIden
 
   let namespace = env.POD_NAMESPACE?.trim();
   if (!namespace) {
-    namespace = readOptionalFile('namespace-file', config.namespaceFile, FILE_KINDS.namespace)?.trim();
+    namespace = readFileIfPresent('namespace-file', config.namespaceFile, FILE_KINDS.namespace, 'fix the path, or set POD_NAMESPACE')?.trim();
     if (!namespace) {
       throw new ConfigError(`POD_NAMESPACE is not set and ${settingName('namespace-file')} ${config.namespaceFile} is missing: add env POD_NAMESPACE with fieldRef metadata.namespace`);
     }
@@ -70,12 +69,11 @@ export function readPodIdentity(config: Config, env: NodeJS.ProcessEnv): PodIden
 
 function readMetadataFile(dir: string, file: 'labels' | 'annotations', notes: string[]): Record<string, string> {
   const path = join(dir, file);
-  if (!existsSync(path)) {
+  const text = readFileIfPresent('podinfo-dir', path, FILE_KINDS.podinfo, 'check the downwardAPI volume mount');
+  if (text === undefined) {
     notes.push(`${path} not found: no ${file} (mount a downwardAPI volume with fieldRef metadata.${file})`);
     return {};
   }
-  const text = readOptionalFile('podinfo-dir', path, FILE_KINDS.podinfo);
-  if (text === undefined) throw new ConfigError(`${settingName('podinfo-dir')}: ${path} cannot be read; check the downwardAPI volume mount`);
   const parsed = parseGoQuotedMap(text);
   if (!parsed.ok) {
     throw new ConfigError(`${settingName('podinfo-dir')}: ${path} line ${parsed.line} is malformed (${parsed.reason}); it must be the kubelet's downwardAPI file for metadata.${file}`);

@@ -14,6 +14,7 @@ import { describe, test } from 'node:test';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
 import type { IConfigMap, IContainer, IPodTemplateSpec, ISecret, IVolume } from 'kubernetes-models/v1';
+import { parseDuration } from '../../src/duration.ts';
 import { label, render, type KubeObject } from '../support/kubelet/render.ts';
 
 /** Each directory, the objects it must render (kind/name), and where its hook binary lives. */
@@ -153,12 +154,11 @@ function hookCommand(owner: string, container: IContainer, hook: 'postStart' | '
   return command;
 }
 
-/** `250ms`, `10s`, `1.5s`, `2m`, `1h` in seconds (the cmdb-hook duration syntax). */
+/** A hook duration (Go syntax, as cmdb-hook reads it) in seconds. */
 function seconds(duration: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(duration);
-  assert.ok(match?.[1] && match[2], `${JSON.stringify(duration)} is not a cmdb-hook duration such as 10s`);
-  const unit = { ms: 0.001, s: 1, m: 60, h: 3600 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  return Number(match[1]) * unit;
+  const parsed = parseDuration(duration);
+  assert.ok(parsed.ok, `${JSON.stringify(duration)} is not a cmdb-hook duration such as 10s or 1m30s`);
+  return parsed.ms / 1000;
 }
 
 /** The value of `--flag value` or `--flag=value` in a hook command, if given. */

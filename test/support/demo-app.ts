@@ -84,8 +84,9 @@ if (import.meta.main) {
   const { values } = parseArgs({
     options: { port: { type: 'string', default: '0' }, 'ready-after': { type: 'string', default: '2s' }, mode: { type: 'string', default: 'normal' }, 'ignore-sigterm': { type: 'boolean', default: false } },
   });
-  const readyAfterMs = parseDuration(values['ready-after']);
-  if (readyAfterMs === undefined) throw new Error(`--ready-after ${values['ready-after']}: write it like 500ms or 2s`);
+  const readyAfter = parseDuration(values['ready-after']);
+  if (!readyAfter.ok || readyAfter.ms < 0) throw new Error(`--ready-after ${values['ready-after']}: write it like 500ms or 2s`);
+  const readyAfterMs = readyAfter.ms;
   const onReady = () => console.log(JSON.stringify({ event: 'ready', at: Date.now() }));
   const app = await startDemoApp({ port: Number(values.port), readyAfterMs, mode: values.mode as AppMode, onReady });
   console.log(JSON.stringify({ event: 'listening', readyUrl: app.readyUrl, mode: values.mode, readyAfterMs }));
