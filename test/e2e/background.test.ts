@@ -72,7 +72,8 @@ test('deregister stops a background register that is still waiting, so no PUT la
   const run = await runHook(['register', ...flags, '--background', '--ready-url', app!.readyUrl, '--ready-interval', '100ms', '--timeout', '20s'], { env });
   assert.equal(run.code, 0, run.stderr);
   const pid = Number(/background process (\d+)/.exec(run.summary)?.[1]);
-  assert.ok(existsSync(`/proc/${pid}`), 'the background register is waiting');
+  assert.ok(existsSync(`/proc/${pid}`), 'the background register runs');
+  assert.ok(await waitFor(() => app!.checks() > 0, 15_000), 'the background register is waiting for the app');
   const stopped = await runHook(['deregister', ...flags], { env });
   assert.equal(stopped.code, 0, stopped.stderr);
   assert.ok(stopped.logs.some((line) => String(line.msg).startsWith('stopped the register run') && (line.pids as number[]).includes(pid)), stopped.stderr);
