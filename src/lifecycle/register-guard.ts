@@ -2,7 +2,7 @@ import type { Deadline } from '../retry/deadline.ts';
 import type { RunContext } from './context.ts';
 import { openRunsFolder, ownStart, registerMarker, registerRunStart, type StartTime } from './run-markers.ts';
 
-export const DEREGISTERED = 'deregistered meanwhile: a deregister of this container started after this register';
+const DEREGISTERED = 'deregistered meanwhile: a deregister of this container started after this register';
 
 /** The register side of the rule "a deregister wins over every register that started before it". */
 export interface RegisterGuard {
