@@ -5,8 +5,8 @@ import { readPodIdentity } from '../pod/identity.ts';
 import { buildRecord } from '../pod/record.ts';
 import { sleepWithin } from '../retry/deadline.ts';
 import { withRetry } from '../retry/with-retry.ts';
-import { stopBackgroundRegister } from './background.ts';
 import { introducePod, type Outcome, type RunContext } from './context.ts';
+import { stopEarlierRegisters } from './stop-registers.ts';
 
 /**
  * preStop: delete (or retire) this container incarnation's record, then optionally drain, all inside one deadline
@@ -27,7 +27,9 @@ export async function deregister(config: Config, context: RunContext): Promise<O
     return { summary: `dry run: printed the request(s) it would send to ${retire ? 'retire' : 'delete'} the record; nothing sent` };
   }
 
-  stopBackgroundRegister(record.id, context);
+  // Registers of this container that started before this run, still waiting or retrying, must not write after it.
+  const stopped = await stopEarlierRegisters(record.id, context);
+  const registers = stopped === 0 ? '' : `; stopped ${stopped} register run${stopped === 1 ? '' : 's'} that started before it`;
   try {
     context.phase = 'cmdb';
     const result = await withRetry((attempt) => backend[operation](record, attempt), {
@@ -39,9 +41,9 @@ export async function deregister(config: Config, context: RunContext): Promise<O
     if (result.leftAlone) log.warn({ id: record.id, reason: result.leftAlone }, 'left the CMDB record alone');
     else log.info({ id: record.id, result: result.detail }, retire ? 'retired' : 'deregistered');
     const drained = config.drainMs > 0 ? `, then drained ${formatDuration(config.drainMs)}` : '';
-    if (result.leftAlone) return { summary: `left the record of ${record.id} alone: ${result.leftAlone}${drained}` };
+    if (result.leftAlone) return { summary: `left the record of ${record.id} alone: ${result.leftAlone}${registers}${drained}` };
     const done = result.alreadyGone ? 'found no record' : retire ? 'retired record' : 'deleted record';
-    return { summary: `${done} ${record.id} (${result.detail})${drained}` };
+    return { summary: `${done} ${record.id} (${result.detail})${registers}${drained}` };
   } finally {
     // Drain whatever the CMDB did: routers that read endpoints converge on their own clock, not the CMDB's.
     if (config.drainMs > 0) {

@@ -1,3 +1,4 @@
+import type { AttemptContext, CmdbBackend, WriteResult } from '../cmdb/backend.ts';
 import { createBackend } from '../cmdb/factory.ts';
 import type { Config } from '../config.ts';
 import { formatDuration } from '../duration.ts';
@@ -5,8 +6,10 @@ import { readPodIdentity } from '../pod/identity.ts';
 import { buildRecord } from '../pod/record.ts';
 import { createProbe } from '../readiness/probe.ts';
 import { waitUntilReady } from '../readiness/wait-until-ready.ts';
+import type { Deadline } from '../retry/deadline.ts';
 import { withRetry } from '../retry/with-retry.ts';
 import { introducePod, type Outcome, type RunContext } from './context.ts';
+import { guardRegister } from './register-guard.ts';
 
 /**
  * postStart: read who we are, wait until the app is really ready, then upsert the record, all inside one deadline.
@@ -27,26 +30,39 @@ export async function register(config: Config, context: RunContext): Promise<Out
     return { summary: 'dry run: printed the request(s) it would send; readiness not checked, nothing sent' };
   }
 
-  if (config.readiness) {
-    context.phase = 'readiness';
-    // Load and rehearse the HTTP client while the app starts, not after it is ready: that would add ~20 ms to every lag.
-    backend.warmUp().catch((error: unknown) => log.debug({ err: error }, 'warm-up failed; the first request will load it'));
-    const probe = createProbe(config.readiness);
-    log.info({ target: probe.target, timeoutMs: config.timeoutMs }, 'waiting for the app to be ready');
-    await waitUntilReady(probe, { deadline, intervalMs: config.readyIntervalMs, checkTimeoutMs: config.readyTimeoutMs, log });
-  } else {
-    log.warn('no --ready-url or --ready-tcp: registering at once, without knowing that the app is ready');
-  }
+  // From here on this run is announced: a deregister of this container that starts later stops it.
+  const guard = guardRegister(draft.id, context);
+  let answered: WriteResult | undefined;
+  try {
+    if (guard.stopped() === undefined) await waitForTheApp(config, backend, guard.deadline, context);
 
-  // observedAt is the moment the app was seen ready, not the moment the hook started.
-  context.phase = 'cmdb';
-  const record = buildRecord(pod, config, 'ready');
-  const result = await withRetry((attempt) => backend.upsert(record, attempt), {
-    what: `register record ${record.id}`,
-    deadline,
-    attemptTimeoutMs: config.requestTimeoutMs,
-    log,
-  });
-  log.info({ id: record.id, result: result.detail }, 'registered');
-  return { summary: `registered as ${record.id} (${result.detail}) in ${formatDuration(deadline.elapsed())}` };
+    // observedAt is the moment the app was seen ready, not the moment the hook started.
+    context.phase = 'cmdb';
+    const record = buildRecord(pod, config, 'ready');
+    // Each attempt runs on the run's own deadline, not the guard's: a stop lets the request in flight be answered.
+    const send = (attempt: AttemptContext) => guard.attempt(async () => (answered = await backend.upsert(record, { ...attempt, signal: deadline.signal })));
+    const result = await withRetry(send, { what: `register record ${record.id}`, deadline: guard.deadline, attemptTimeoutMs: config.requestTimeoutMs, log });
+    log.info({ id: record.id, result: result.detail }, 'registered');
+    return { summary: `registered as ${record.id} (${result.detail}) in ${formatDuration(deadline.elapsed())}` };
+  } catch (error) {
+    const why = guard.stopped();
+    if (why === undefined) throw error;
+    return { summary: answered ? `${why}; stopped once its write in flight was answered (${answered.detail})` : `${why}; nothing registered` };
+  } finally {
+    guard.end();
+  }
+}
+
+async function waitForTheApp(config: Config, backend: CmdbBackend, deadline: Deadline, context: RunContext): Promise<void> {
+  const { log } = context;
+  if (!config.readiness) {
+    log.warn('no --ready-url or --ready-tcp: registering at once, without knowing that the app is ready');
+    return;
+  }
+  context.phase = 'readiness';
+  // Load and rehearse the HTTP client while the app starts, not after it is ready: that would add ~20 ms to every lag.
+  backend.warmUp().catch((error: unknown) => log.debug({ err: error }, 'warm-up failed; the first request will load it'));
+  const probe = createProbe(config.readiness);
+  log.info({ target: probe.target, timeoutMs: config.timeoutMs }, 'waiting for the app to be ready');
+  await waitUntilReady(probe, { deadline, intervalMs: config.readyIntervalMs, checkTimeoutMs: config.readyTimeoutMs, log });
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { test } from 'node:test';
+import { backgroundPid, killLeftovers, processEnded, textOf, waitFor } from '../support/processes.ts';
 import { runHook } from '../support/run-hook.ts';
 import { scene } from '../support/scene.ts';
 import type { SandboxCmdb } from '../support/sandbox-cmdb.ts';
@@ -71,15 +72,38 @@ test('deregister stops a background register that is still waiting, so no PUT la
   const run = await runHook(['register', ...flags, '--background', '--ready-url', app!.readyUrl, '--ready-interval', '100ms', '--timeout', '20s'], { env });
   assert.equal(run.code, 0, run.stderr);
   const pid = Number(/background process (\d+)/.exec(run.summary)?.[1]);
-  assert.ok(existsSync(`/proc/${pid}`), 'the background register is waiting');
+  assert.ok(existsSync(`/proc/${pid}`), 'the background register runs');
+  assert.ok(await waitFor(() => app!.checks() > 0, 15_000), 'the background register is waiting for the app');
   const stopped = await runHook(['deregister', ...flags], { env });
   assert.equal(stopped.code, 0, stopped.stderr);
-  assert.ok(stopped.logs.some((line) => line.msg === 'stopped the background register that was still waiting' && line.pid === pid));
-  const until = performance.now() + 3000;
-  while (existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ') && performance.now() < until) await sleep(50);
+  assert.ok(stopped.logs.some((line) => String(line.msg).startsWith('stopped the register run') && (line.pids as number[]).includes(pid)), stopped.stderr);
+  assert.ok(await processEnded(pid, 3000), 'the background register ended');
   app!.setReady(true);
   await sleep(500);
   assert.deepEqual(cmdb.writes().map((write) => write.method), ['DELETE'], 'the stopped register never PUT');
+});
+
+test('two overlapping --background registers (postStart delivered twice), then deregister: no record, in each of 3 rounds', async (t) => {
+  for (let round = 1; round <= 3; round++) {
+    const { cmdb, app, env, flags, tmp } = await scene(t, { app: {} }); // not ready until told
+    const logs = ['first', 'second'].map((name) => join(tmp, `${name}.log`));
+    const hooks = await Promise.all(
+      logs.map((logFile) => runHook(['register', ...flags, '--background', '--ready-url', app!.readyUrl, '--ready-interval', '50ms', '--log-file', logFile, '--timeout', '30s'], { env })),
+    );
+    for (const hook of hooks) assert.equal(hook.code, 0, hook.stderr);
+    const pids = hooks.map((hook) => backgroundPid(hook.summary));
+    t.after(() => killLeftovers(pids));
+    assert.ok(await waitFor(() => logs.every((file) => textOf(file).includes('waiting for the app to be ready')), 15_000), 'both background registers are waiting');
+
+    const deregistered = await runHook(['deregister', ...flags], { env });
+    assert.equal(deregistered.code, 0, deregistered.stderr);
+    app!.setReady(true);
+    for (const pid of pids) assert.ok(await processEnded(pid, 5000), `round ${round}: background register ${pid} still runs after the deregister`);
+    await sleep(300);
+    assert.deepEqual(cmdb.writes().map((write) => write.method), ['DELETE'], `round ${round}: no PUT after the DELETE`);
+    assert.equal(cmdb.records.size, 0);
+    for (const file of logs) assert.match(textOf(file), /deregistered meanwhile/, `round ${round}: ${file} says why it stopped`);
+  }
 });
 
 test('--background with --dry-run stays in the foreground and prints the request', async (t) => {

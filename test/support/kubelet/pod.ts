@@ -254,7 +254,10 @@ export class Pod {
     // An image with Node has the pinned one first on PATH (the bundled agent's `#!/usr/bin/env node` needs it);
     // one without gets an empty folder, so nothing of this machine's own PATH leaks in.
     const path = this.image(spec).node ? `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin` : join(this.image(spec).root, 'bin');
-    return { PATH: path, HOSTNAME: this.facts.name, ...mapped };
+    // The container's own temp folder, kept across restarts in the pod (as an emptyDir at /tmp would be).
+    const tmp = join(this.root, 'tmp', spec.name);
+    mkdirSync(tmp, { recursive: true });
+    return { PATH: path, HOSTNAME: this.facts.name, TMPDIR: tmp, ...mapped };
   }
 
   private mapValue(spec: ContainerSpec, value: string): string {
