@@ -9,8 +9,8 @@ export default tseslint.config(
   {
     languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] }, tsconfigRootDir: import.meta.dirname } },
     rules: {
-      // Exit codes are decided in exactly one place (src/cli.ts); main.ts only hands them to the process.
-      'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'Throw a HookError; src/cli.ts maps it to an exit code.' }],
+      // Exit codes are decided in exactly one place (src/cli/run.ts); main.ts and src/cli/exit.ts only hands them to the process.
+      'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'Throw a HookError; src/cli/run.ts maps it to an exit code.' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
     },

@@ -1,5 +1,5 @@
 /**
- * Every failure the agent expects ends as one of these classes. src/cli.ts is the one place that turns them into an
+ * Every failure the agent expects ends as one of these classes. src/cli/run.ts is the one place that turns them into an
  * exit code: usage errors always fail loudly (2); the app's or the CMDB's trouble fails open (0) unless --strict,
  * so a CMDB outage never becomes an app outage. Anything else is a bug (1).
  */

@@ -1,6 +1,6 @@
 import { constants, openSync, writeSync } from 'node:fs';
 import pino from 'pino';
-import type { LogLevel } from './config.ts';
+import type { LogLevel } from './settings/log-level.ts';
 import { HookError } from './errors.ts';
 
 export type Logger = pino.Logger;

@@ -1,10 +1,11 @@
 import { startupSnapshot } from 'node:v8';
-import { run, warmUp } from './cli.ts';
-import { EXIT_ONLY, exitProcess } from './exit.ts';
+import { run } from './cli/run.ts';
+import { warmUp } from './cli/warm-up.ts';
+import { EXIT_ONLY, exitProcess } from './cli/exit.ts';
 import { markStartedFromSnapshot } from './program.ts';
 
 function main(args: string[]): void {
-  // src/exit.ts: what a run whose exit would wait for a stuck name lookup starts again as.
+  // src/cli/exit.ts: what a run whose exit would wait for a stuck name lookup starts again as.
   // eslint-disable-next-line no-restricted-properties
   if (args.length === 2 && args[0] === EXIT_ONLY) process.exit(Number(args[1]));
   // An exit, not exitCode: a socket abandoned at the deadline must not keep the hook (and the pod) waiting. Logs

@@ -1,14 +1,8 @@
 import type { CmdbRecord } from '../pod/record.ts';
-
-/**
- * What one attempt may use: the run's deadline signal and the time this attempt is allowed, shared by all the
- * requests it sends (performance.now() by which it must be over).
- */
-export interface AttemptContext {
-  signal: AbortSignal;
-  timeoutMs: number;
-  endsAt: number;
-}
+import type { TimeBudget } from '../retry/time-budget.ts';
+import type { OptionSpec } from '../settings/option.ts';
+import type { SettingReader } from '../settings/read-settings.ts';
+import type { CmdbConnection } from './connection.ts';
 
 /** What the CMDB said, in a few words for the summary line, e.g. "201 Created". */
 export interface WriteResult {
@@ -22,18 +16,18 @@ export interface WriteResult {
 export type Operation = 'upsert' | 'remove' | 'retire';
 
 /**
- * A CMDB behind one small interface. Each call is ONE attempt, which may send several requests (look up, then write):
- * it throws CmdbUnavailableError (transient, retried by src/retry/with-retry.ts) or CmdbRejectedError (permanent),
- * and running it again after a failure must be safe (idempotent). The record's pod UID and container are the
- * identity: nothing that belongs to another pod UID is ever changed or removed.
+ * A CMDB behind one small interface. Each call is ONE attempt within its time budget, which may send several
+ * requests (look up, then write): it throws CmdbUnavailableError (transient, retried by src/retry/with-retry.ts) or
+ * CmdbRejectedError (permanent), and running it again after a failure must be safe (idempotent). The record's pod
+ * UID and container are the identity: nothing that belongs to another pod UID is ever changed or removed.
  */
 export interface CmdbBackend {
   /** Creates or replaces the record (state `ready`); running it twice leaves one record. */
-  upsert(record: CmdbRecord, attempt: AttemptContext): Promise<WriteResult>;
+  upsert(record: CmdbRecord, budget: TimeBudget): Promise<WriteResult>;
   /** Removes the record; a record that is already gone is success. */
-  remove(record: CmdbRecord, attempt: AttemptContext): Promise<WriteResult>;
+  remove(record: CmdbRecord, budget: TimeBudget): Promise<WriteResult>;
   /** Keeps the record but marks it gone (state `terminated`, or the CMDB's own retired status). */
-  retire(record: CmdbRecord, attempt: AttemptContext): Promise<WriteResult>;
+  retire(record: CmdbRecord, budget: TimeBudget): Promise<WriteResult>;
   /** What an operation would send, secrets masked, for --dry-run (for look-up-then-write backends: the look-ups
    *  and both possible writes). */
   plan(operation: Operation, record: CmdbRecord): unknown;
@@ -41,4 +35,23 @@ export interface CmdbBackend {
   warmUp(): Promise<void>;
   /** Throws ConfigError when the record lacks what this CMDB needs (NetBox: a pod IP), before register waits. */
   check?(record: CmdbRecord): void;
+}
+
+/** What a run will ask of the backend, so it can refuse at start what it could not do (a template without retire). */
+export interface BackendUse {
+  operations: readonly Operation[];
+}
+
+/**
+ * One `--cmdb-kind`: its own settings and their checks, its defaults, and how to open it. `configure` runs when the
+ * config is built (flag mistakes are exit 2 before anything runs); the function it returns runs once the pod is
+ * known, reads the files the settings name (token, password, template) and makes the backend.
+ */
+export interface BackendSpec {
+  readonly kind: string;
+  /** The settings that belong to this kind alone; giving one with another kind is a config error. */
+  readonly options: readonly OptionSpec[];
+  /** What deregister does when --deregister-action is not given. */
+  readonly deregisterAction: 'delete' | 'retire';
+  configure(read: SettingReader, connection: CmdbConnection, use: BackendUse): () => CmdbBackend;
 }

@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { Config } from '../config.ts';
 import { ConfigError } from '../errors.ts';
-import { FILE_KINDS, readFileIfPresent } from '../files.ts';
-import { settingName } from '../options.ts';
+import { settingName } from '../settings/option.ts';
+import { FILE_KINDS, readFileIfPresent } from '../settings/setting-files.ts';
 import { parseGoQuotedMap } from './go-quoted.ts';
 
 /** Who this pod is, from the Downward API (env vars and the downwardAPI volume) with Kubernetes' own fallbacks. */
@@ -24,7 +23,13 @@ export interface PodIdentity {
 // UIDs are UUIDs, or 32-hex hashes for static pods; both are URL-safe. Anything else is a wiring mistake.
 const POD_UID = /^[A-Za-z0-9-]{1,64}$/;
 
-export function readPodIdentity(config: Config, env: NodeJS.ProcessEnv): PodIdentity {
+/** Where the Downward API's files are: --podinfo-dir (labels, annotations) and --namespace-file. */
+export interface PodinfoPaths {
+  podinfoDir: string;
+  namespaceFile: string;
+}
+
+export function readPodIdentity(config: PodinfoPaths, env: NodeJS.ProcessEnv): PodIdentity {
   const notes: string[] = [];
   const uid = env.POD_UID?.trim() ?? '';
   if (!uid) {

@@ -1,4 +1,3 @@
-import type { Config } from '../config.ts';
 import { AGENT_NAME, VERSION } from '../version.ts';
 import type { PodIdentity } from './identity.ts';
 
@@ -27,7 +26,15 @@ export function recordId(podUid: string, container: string): string {
   return `${podUid}_${container}`;
 }
 
-export function buildRecord(pod: PodIdentity, config: Config, state: CmdbRecord['state'], now = new Date()): CmdbRecord {
+/** What the record takes from the settings rather than from the pod. */
+export interface RecordSettings {
+  cluster: string;
+  container: string;
+  app: string | undefined;
+  fields: Record<string, string>;
+}
+
+export function buildRecord(pod: PodIdentity, config: RecordSettings, state: CmdbRecord['state'], now = new Date()): CmdbRecord {
   return {
     id: recordId(pod.uid, config.container),
     cluster: config.cluster,

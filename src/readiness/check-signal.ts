@@ -1,4 +1,5 @@
-import { timerMs } from '../duration.ts';
+import type { TimeBudget } from '../retry/time-budget.ts';
+import { timerMs } from '../settings/duration.ts';
 
 /**
  * Runs one readiness check with its own abort signal, which fires at the check's timeout or at the run's deadline,
@@ -6,7 +7,8 @@ import { timerMs } from '../duration.ts';
  * every few tens of milliseconds, and AbortSignal.timeout/any would leave a live timer and signal behind for every
  * check until its timeout had passed.
  */
-export async function withCheckSignal<T>(deadline: AbortSignal, timeoutMs: number, check: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withCheckSignal<T>(budget: TimeBudget, check: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const { signal: deadline, timeoutMs } = budget;
   const controller = new AbortController();
   const stop = () => controller.abort();
   if (deadline.aborted) stop();

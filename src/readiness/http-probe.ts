@@ -27,8 +27,9 @@ const REDIRECT_SLURP = 2 * 1024;
 export function createHttpProbe(url: URL): Probe {
   return {
     target: url.href,
-    check(deadline, timeoutMs) {
-      return withCheckSignal(deadline, timeoutMs, async (signal) => {
+    check(budget) {
+      const { signal: deadline, timeoutMs } = budget;
+      return withCheckSignal(budget, async (signal) => {
         try {
           return await follow(url, { signal, timeoutMs });
         } catch (error) {

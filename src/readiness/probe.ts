@@ -1,6 +1,4 @@
-import type { Config } from '../config.ts';
-import { createHttpProbe } from './http-probe.ts';
-import { createTcpProbe } from './tcp-probe.ts';
+import type { TimeBudget } from '../retry/time-budget.ts';
 
 /** One readiness check. `detail` is what was seen ("503", "ECONNREFUSED", "timed out"), for logs and the summary. */
 export interface ProbeResult {
@@ -13,9 +11,6 @@ export interface ProbeResult {
 export interface Probe {
   /** The target as people read it: "http://127.0.0.1:8080/healthz" or "tcp 127.0.0.1:5432". */
   readonly target: string;
-  check(signal: AbortSignal, timeoutMs: number): Promise<ProbeResult>;
-}
-
-export function createProbe(readiness: NonNullable<Config['readiness']>): Probe {
-  return readiness.kind === 'http' ? createHttpProbe(readiness.url) : createTcpProbe(readiness.hosts, readiness.port);
+  /** One check within `budget`: its signal is the run's deadline, its timeoutMs the check's own limit. */
+  check(budget: TimeBudget): Promise<ProbeResult>;
 }

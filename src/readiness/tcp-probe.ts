@@ -9,8 +9,9 @@ import type { Probe, ProbeResult } from './probe.ts';
 export function createTcpProbe(hosts: string[], port: number): Probe {
   return {
     target: `tcp ${hosts.map((host) => (host.includes(':') ? `[${host}]` : host)).join(' or ')} port ${port}`,
-    check(deadline, timeoutMs) {
-      return withCheckSignal(deadline, timeoutMs, async (signal) => {
+    check(budget) {
+      const { timeoutMs } = budget;
+      return withCheckSignal(budget, async (signal) => {
         const details: string[] = [];
         for (const host of hosts) {
           const result = await connect(host, port, signal, timeoutMs);

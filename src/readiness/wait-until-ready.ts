@@ -1,8 +1,9 @@
-import { formatDuration } from '../duration.ts';
+import { formatDuration } from '../settings/duration.ts';
 import { NotReadyError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Deadline } from '../retry/deadline.ts';
 import { sleepWithin } from '../retry/deadline.ts';
+import { budgetWithin } from '../retry/time-budget.ts';
 import type { Probe } from './probe.ts';
 
 export interface WaitOptions {
@@ -22,9 +23,10 @@ export async function waitUntilReady(probe: Probe, options: WaitOptions): Promis
   let lastDetail = 'never checked';
   while (!deadline.expired()) {
     checks++;
-    const timeoutMs = Math.min(options.checkTimeoutMs, deadline.remaining());
+    const budget = budgetWithin(deadline, options.checkTimeoutMs);
+    const { timeoutMs } = budget;
     const started = deadline.elapsed();
-    const result = await probe.check(deadline.signal, timeoutMs);
+    const result = await probe.check(budget);
     if (result.ready) {
       if (result.warning) log.warn({ target: probe.target }, result.warning);
       log.info({ target: probe.target, checks, waitedMs: Math.round(deadline.elapsed()) }, `app ready (${result.detail})`);

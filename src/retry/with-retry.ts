@@ -1,10 +1,10 @@
 import pRetry, { AbortError } from 'p-retry';
-import { formatDuration } from '../duration.ts';
+import { formatDuration } from '../settings/duration.ts';
 import { CmdbUnavailableError, HookError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import type { AttemptContext } from '../cmdb/backend.ts';
 import type { Deadline } from './deadline.ts';
 import { sleepWithin } from './deadline.ts';
+import { budgetWithin, type TimeBudget } from './time-budget.ts';
 
 export interface RetryOptions {
   /** What is being done, for messages: "register record 1234_app". */
@@ -24,7 +24,7 @@ const BACKOFF = { factor: 2, minTimeout: 200, maxTimeout: 5_000, randomize: true
  * anything else stops at once. No attempt and no sleep runs past the deadline: when the next wait would cross it,
  * it gives up straight away and says what it last saw.
  */
-export async function withRetry<T>(operation: (attempt: AttemptContext) => Promise<T>, options: RetryOptions): Promise<T> {
+export async function withRetry<T>(operation: (attempt: TimeBudget) => Promise<T>, options: RetryOptions): Promise<T> {
   const { deadline, log, what } = options;
   let attempts = 0;
   let last: unknown;
@@ -37,8 +37,7 @@ export async function withRetry<T>(operation: (attempt: AttemptContext) => Promi
       async () => {
         attempts++;
         try {
-          const timeoutMs = Math.min(options.attemptTimeoutMs, deadline.remaining());
-          return await operation({ signal: deadline.signal, timeoutMs, endsAt: performance.now() + timeoutMs });
+          return await operation(budgetWithin(deadline, options.attemptTimeoutMs));
         } catch (error) {
           last = error;
           if (error instanceof HookError && error.transient) throw error;

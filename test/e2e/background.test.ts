@@ -1,4 +1,4 @@
-// Issue 3: `register --background`, for clusters whose NetworkPolicy blocks the pod's traffic until postStart
+// `register --background`, for clusters whose NetworkPolicy blocks the pod's traffic until postStart
 // returns. The hook must return at once with its stdout/stderr pipes closed (a child holding them would keep the
 // kubelet waiting, kubernetes #72089), and the detached child must register once the app is ready.
 import assert from 'node:assert/strict';

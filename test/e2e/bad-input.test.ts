@@ -1,4 +1,4 @@
-// Point 7 of issue 2: each mistake gives exit 2, one line that names the flag or env var and what to do, and no
+// Each mistake gives exit 2, one line that names the flag or env var and what to do, and no
 // request to the CMDB (nor to the app).
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Points 5 and 6 of issue 2: the one retry layer (transient vs permanent, Retry-After), and the one deadline
+// The one retry layer (transient vs permanent, Retry-After), and the one deadline
 // against a CMDB that accepts connections and never answers. The rule: the CMDB's outages never take the app down.
 import assert from 'node:assert/strict';
 import net from 'node:net';

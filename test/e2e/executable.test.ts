@@ -1,4 +1,4 @@
-// Issue 4: the single executable. It is self-contained (its own loader and libraries), runs in a musl-only root,
+// The single executable. It is self-contained (its own loader and libraries), runs in a musl-only root,
 // and the app container's Node settings (NODE_OPTIONS, NODE_PATH, NODE_EXTRA_CA_CERTS) do not reach it.
 // The rest of the e2e suite runs against it too: `npm run test:executable` (CMDB_HOOK_TEST_BIN).
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Issue 4: the image, built here as CI builds it: buildah (vfs storage, chroot isolation) from the locally built
+// The image, built here as CI builds it: buildah (vfs storage, chroot isolation) from the locally built
 // dist/ (there is no registry to pull the build stage's base from). Then the image itself is run: --version, a real
 // register and deregister against the sandbox, and `install` into a mounted folder, as an init container would.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Issue 3: `cmdb-hook install <dir>` (what an init container runs to inject the agent into an app image), and the
+// `cmdb-hook install <dir>` (what an init container runs to inject the agent into an app image), and the
 // hooks/ scripts that images carry next to the binary, run exec'd directly, under dash and under busybox sh.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

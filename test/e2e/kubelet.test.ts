@@ -1,4 +1,4 @@
-// Issue 3: the project's own manifests, run by a kubelet-faithful harness (test/support/kubelet/pod.ts) against the
+// The project's own manifests, run by a kubelet-faithful harness (test/support/kubelet/pod.ts) against the
 // sandbox CMDB. Each scenario asserts the CMDB's state over time and the kubelet's own timeline (Running only after
 // postStart returns; preStop, then SIGTERM, inside the grace period).
 import assert from 'node:assert/strict';

@@ -14,7 +14,7 @@ import { describe, test } from 'node:test';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
 import type { IConfigMap, IContainer, IPodTemplateSpec, ISecret, IVolume } from 'kubernetes-models/v1';
-import { parseDuration } from '../../src/duration.ts';
+import { parseDuration } from '../../src/settings/duration.ts';
 import { label, render, type KubeObject } from '../support/kubelet/render.ts';
 
 /** Each directory, the objects it must render (kind/name), and where its hook binary lives. */

@@ -1,4 +1,4 @@
-// Issue 6, --cmdb-kind netbox: pod IPs as IP addresses in NetBox IPAM, against a stand-in that enforces NetBox's
+// --cmdb-kind netbox: pod IPs as IP addresses in NetBox IPAM, against a stand-in that enforces NetBox's
 // contract (test/support/netbox-stand-in.ts cites the sources). The real CLI is spawned the way the kubelet would.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

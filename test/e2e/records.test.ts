@@ -1,4 +1,4 @@
-// Points 2, 3, 4, 9 and 11 of issue 2: identity of records across restarts, containers and incarnations;
+// Identity of records across restarts, containers and incarnations;
 // deregister and retire; labels/annotations files in the kubelet's format; --field values.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';

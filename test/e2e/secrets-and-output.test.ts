@@ -1,4 +1,4 @@
-// Points 8 and 10 of issue 2: the token never shows anywhere, in success and failure runs; --dry-run sends nothing
+// The token never shows anywhere, in success and failure runs; --dry-run sends nothing
 // and prints the request with the token masked. Plus --log-file as a best-effort second destination.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';

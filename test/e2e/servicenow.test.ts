@@ -1,4 +1,4 @@
-// Issue 6, --cmdb-kind servicenow: a cmdb_ci_kubernetes_pod CI through Identification and Reconciliation, retired by
+// --cmdb-kind servicenow: a cmdb_ci_kubernetes_pod CI through Identification and Reconciliation, retired by
 // default and deleted through the Table API on request, against a stand-in that enforces ServiceNow's documented
 // contract (test/support/servicenow-stand-in.ts cites ServiceNow/ServiceNowDocs c_IdentifyReconcileAPI.md,
 // c_TableAPI.md and kubernetes-discovery.md).

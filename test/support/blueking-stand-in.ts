@@ -1,6 +1,6 @@
 /**
- * A stand-in for Blueking CMDB's generic model instance API behind the Blueking API gateway, enforcing the contract of
- * ../shared/CMDB-APIS.md. Sources (TencentBlueKing/bk-cmdb): docs/apidoc/apigw/backend/bk_apigw_resources_bk-cmdb.yaml
+ * A stand-in for Blueking CMDB's generic model instance API behind the Blueking API gateway, enforcing its
+ * documented contract. Sources (TencentBlueKing/bk-cmdb): docs/apidoc/apigw/backend/bk_apigw_resources_bk-cmdb.yaml
  * (create_inst POST /api/v3/create/instance/object/{bk_obj_id}, update_inst PUT
  * /api/v3/update/instance/object/{bk_obj_id}/inst/{bk_inst_id}, delete_inst DELETE
  * /api/v3/delete/instance/object/{bk_obj_id}/inst/{bk_inst_id}), docs/apidoc/apigw/backend/en/create_inst.md,

@@ -1,5 +1,5 @@
 /**
- * A stand-in for the Consul agent's service API, enforcing the contract of ../shared/CMDB-APIS.md. Sources
+ * A stand-in for the Consul agent's service API, enforcing its documented contract. Sources
  * (hashicorp/consul): website/content/api-docs/agent/service.mdx (PUT /v1/agent/service/register, Name required, ID
  * defaults to Name, registering the same ID replaces the service; PUT /v1/agent/service/deregister/:service_id; token
  * in X-Consul-Token), agent/acl.go vetServiceUpdateWithAuthorizer (deregistering an unknown ID answers 404 "Unknown

@@ -12,7 +12,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { parseDuration } from '../../src/duration.ts';
+import { parseDuration } from '../../src/settings/duration.ts';
 
 export type AppMode = 'normal' | 'never' | 'hang' | 'slow-body' | 'redirect';
 

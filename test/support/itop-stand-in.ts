@@ -1,5 +1,5 @@
 /**
- * A stand-in for iTop's REST/JSON API, enforcing the contract of ../shared/CMDB-APIS.md. Sources (Combodo/iTop):
+ * A stand-in for iTop's REST/JSON API, enforcing its documented contract. Sources (Combodo/iTop):
  * webservices/rest.php (one entry point; `version` and `json_data` read as request parameters; json_data must be a
  * JSON structure; every answer is HTTP 200 with {code, message}; an exception becomes code != 0 and message
  * "Error: ..."), core/restservices.class.inc.php (core/get, core/create, core/update, core/delete; comment mandatory

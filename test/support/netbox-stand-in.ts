@@ -1,5 +1,5 @@
 /**
- * A stand-in for NetBox's IP address API that enforces its documented contract (../shared/CMDB-APIS.md), each rule with
+ * A stand-in for NetBox's IP address API that enforces its documented contract, each rule with
  * the NetBox source it comes from (netbox-community/netbox). Only what cmdb-hook touches: /api/ipam/ip-addresses/.
  *
  *   GET    /api/ipam/ip-addresses/?address=&vrf_id=&cf_<name>=&limit=&offset=  -> 200 {count, next, previous, results}

@@ -9,7 +9,7 @@
  *   &sysparm_limit -> 200 {"result":[...]} (an empty array when nothing matches); unknown parts of sysparm_query and
  *   unknown sysparm_fields are ignored; DELETE /api/now/table/{table}/{sys_id} -> 204 with no body.
  * - markdown/it-operations-management/discovery/kubernetes-discovery.md: the fields of cmdb_ci_kubernetes_pod.
- * - ../shared/CMDB-APIS.md: Basic or OAuth bearer auth; errors as {"error":{"message","detail"},"status":"failure"}.
+ * - the REST API docs: Basic or OAuth bearer auth; errors as {"error":{"message","detail"},"status":"failure"}.
  * Inferences, not documented: the exact wording of error messages, 400 for a malformed payload, 415 for another content
  * type, and IRE's warning (not error) for a field the class does not have.
  */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { OPTIONS, defaultOf, envVarOf } from '../../src/options.ts';
+import { ALL_OPTIONS as OPTIONS } from '../../src/cli/commands.ts';
+import { defaultOf, envVarOf } from '../../src/settings/option.ts';
 import { VERSION } from '../../src/version.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatDuration, parseDuration, parseGoDuration } from '../../src/duration.ts';
+import { formatDuration, parseDuration, parseGoDuration } from '../../src/settings/duration.ts';
 
 // Go's time package, in nanoseconds.
 const ns = 1n;

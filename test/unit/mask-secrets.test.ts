@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { maskerOf } from '../../src/cmdb/masker.ts';
+import { maskerOf } from '../../src/cmdb/http-client/masker.ts';
 
 // The forms in which a server may echo a secret back: as sent, JSON-escaped (with or without PHP's `\/`), and
 // percent-encoded in either hex case.

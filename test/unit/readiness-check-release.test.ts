@@ -10,9 +10,13 @@ import { test } from 'node:test';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createHttpProbe } from '../../src/readiness/http-probe.ts';
 import type { Probe } from '../../src/readiness/probe.ts';
+import type { TimeBudget } from '../../src/retry/time-budget.ts';
 import { createTcpProbe } from '../../src/readiness/tcp-probe.ts';
 
 const CHECKS = 20;
+
+/** A check's budget: the run's deadline signal and the check's own limit. */
+const budget = (signal: AbortSignal, timeoutMs: number): TimeBudget => ({ signal, timeoutMs, endsAt: performance.now() + timeoutMs });
 
 async function liveTimersAfter(probe: Probe, deadline: AbortSignal): Promise<number> {
   const live = new Set<number>();
@@ -22,7 +26,7 @@ async function liveTimersAfter(probe: Probe, deadline: AbortSignal): Promise<num
   }).enable();
   try {
     for (let check = 0; check < CHECKS; check++) {
-      const result = await probe.check(deadline, 60_000);
+      const result = await probe.check(budget(deadline, 60_000));
       assert.equal(result.ready, true, result.detail);
     }
     await nextTurn();
@@ -64,11 +68,11 @@ test('a check still ends at its own timeout, and at once when the deadline has p
   const probe = createHttpProbe(new URL(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}/healthz`));
   const open = new AbortController().signal;
   const started = performance.now();
-  assert.deepEqual(await probe.check(open, 200), { ready: false, detail: 'no answer within 200ms' });
+  assert.deepEqual(await probe.check(budget(open, 200)), { ready: false, detail: 'no answer within 200ms' });
   assert.ok(performance.now() - started < 5000);
   const passed = AbortSignal.abort();
   const late = performance.now();
-  assert.deepEqual(await probe.check(passed, 60_000), { ready: false, detail: 'deadline reached' });
-  assert.equal((await createTcpProbe(['127.0.0.1'], 9).check(passed, 60_000)).ready, false);
+  assert.deepEqual(await probe.check(budget(passed, 60_000)), { ready: false, detail: 'deadline reached' });
+  assert.equal((await createTcpProbe(['127.0.0.1'], 9).check(budget(passed, 60_000))).ready, false);
   assert.ok(performance.now() - late < 5000, 'not the 60s timeout');
 });

@@ -1,6 +1,6 @@
-import type { Config } from '../../config.ts';
-import { settingName } from '../../options.ts';
+import { settingName } from '../../settings/option.ts';
 import { UID_FIELD } from './ip-address.ts';
+import type { NetboxSettings } from './settings.ts';
 
 /**
  * Turns NetBox's 400 field map into what to create in NetBox, so that a CMDB set up halfway reads as a config problem
@@ -13,14 +13,14 @@ import { UID_FIELD } from './ip-address.ts';
  *   attributes: ...` under tenant, vrf or tags (get_related_object_by_attrs in netbox/utilities/api.py); for tags,
  *   DRF lists one entry per tag sent, so the position names the tag.
  */
-export function whatToCreate(body: string, config: Config): string[] {
+export function whatToCreate(body: string, settings: NetboxSettings): string[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
     return [];
   }
-  const { tenant, vrf, tags } = config.netbox;
+  const { tenant, vrf, tags } = settings;
   const actions = new Set<string>();
   for (const { field, index, text } of messagesOf(parsed)) {
     const customField = (/Custom field '([^']+)' does not exist/.exec(text) ?? /Unknown field name '([^']+)' in custom field data/.exec(text))?.[1];

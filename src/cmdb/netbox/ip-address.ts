@@ -1,8 +1,8 @@
 import { isIP } from 'node:net';
-import type { Config } from '../../config.ts';
 import { ConfigError } from '../../errors.ts';
-import { settingName } from '../../options.ts';
 import type { CmdbRecord } from '../../pod/record.ts';
+import { settingName } from '../../settings/option.ts';
+import type { NetboxSettings } from './settings.ts';
 
 /**
  * The custom field that ties a NetBox IP address to one pod incarnation. It must exist in NetBox first (type Text,
@@ -85,8 +85,8 @@ export function tableName(vrf: string | undefined): string {
  * The body of a create or update. Tenant, VRF and tags are sent only when set, so an update leaves what someone set
  * by hand alone. Custom fields: NetBox merges a PATCH's custom_fields into the stored ones (customfields.py).
  */
-export function ipBody(record: CmdbRecord, config: Config, address: string): Record<string, unknown> {
-  const { tenant, tags, vrf } = config.netbox;
+export function ipBody(record: CmdbRecord, settings: NetboxSettings, address: string): Record<string, unknown> {
+  const { tenant, tags, vrf } = settings;
   return {
     address,
     status: 'active',
@@ -129,8 +129,8 @@ export function descriptionOf(record: CmdbRecord): string {
 const CUSTOM_FIELD_NAME = /^(?!.*__)[A-Za-z0-9_]{1,50}$/;
 
 /** --field keys become NetBox custom fields: refuse names NetBox cannot have, and the one the agent owns. */
-export function checkFieldNames(fields: Record<string, string>): void {
-  for (const key of Object.keys(fields)) {
+export function checkFieldNames(keys: Iterable<string>): void {
+  for (const key of keys) {
     if (key === UID_FIELD) throw new ConfigError(`${settingName('field')} ${UID_FIELD} is set by cmdb-hook itself (the pod UID); remove it`);
     if (!CUSTOM_FIELD_NAME.test(key)) {
       throw new ConfigError(`${settingName('field')} ${JSON.stringify(key)} cannot be a NetBox custom field name (letters, digits and '_', no '__', at most 50); rename it`);

@@ -1,10 +1,13 @@
-import type { Config } from '../../config.ts';
 import { CmdbRejectedError, CmdbUnavailableError } from '../../errors.ts';
-import { settingName } from '../../options.ts';
-import type { AttemptContext } from '../backend.ts';
-import { answerError, baseUrlOf, parseJson, statusLine, type HttpClient, type HttpRequest, type HttpResponse } from '../http-client.ts';
+import type { TimeBudget } from '../../retry/time-budget.ts';
+import { settingName } from '../../settings/option.ts';
+import { parseJson, statusLine } from '../http-client/answers.ts';
+import type { HttpClient } from '../http-client/client.ts';
+import { answerError } from '../http-client/failures.ts';
+import type { HttpRequest, HttpResponse } from '../http-client/http-types.ts';
 import { customFieldAction, whatToCreate } from './config-problems.ts';
 import { canonicalHost, inTable, ownerOf, UID_FIELD, type NetboxIp } from './ip-address.ts';
+import type { NetboxSettings } from './settings.ts';
 
 /** NetBox's default MAX_PAGE_SIZE (docs/integrations/rest-api.md, Pagination): one page holds every match here. */
 const PAGE_LIMIT = '1000';
@@ -18,9 +21,9 @@ const DUPLICATE = /Duplicate IP address found in/;
  * `DELETE .../{id}/` (204). The trailing slash is required: without it Django answers a redirect that a write must
  * not follow. Each call sends one request under the attempt's signal and timeout; none retries (src/retry does).
  */
-export function createIpApi(client: HttpClient, config: Config) {
-  const root = `${baseUrlOf(config.cmdbUrl)}/api/ipam/ip-addresses/`;
-  const vrf = config.netbox.vrf;
+export function createIpApi(client: HttpClient, base: string, settings: NetboxSettings) {
+  const root = `${base}/api/ipam/ip-addresses/`;
+  const vrf = settings.vrf;
 
   const requests = {
     /** Custom field filters are cf_<name> (NetBoxModelFilterSet in netbox/netbox/filtersets.py). */
@@ -39,7 +42,7 @@ export function createIpApi(client: HttpClient, config: Config) {
   /** The error for an answer that is not the one wanted, with what to do first when it is a config problem. */
   const failure = (request: HttpRequest, response: HttpResponse) => {
     const error = answerError(request, response, client.mask);
-    const actions = response.status === 400 ? whatToCreate(response.body, config) : [];
+    const actions = response.status === 400 ? whatToCreate(response.body, settings) : [];
     if (actions.length > 0) return new CmdbRejectedError(`${actions.join('; ')}: ${error.message}`, { status: 400 });
     if (response.status === 401 || response.status === 403) {
       const what = `check the NetBox token in ${settingName('cmdb-token-file')} (v2 tokens nbt_... are sent as Bearer, v1 tokens as Token) and that its user may view, add, change and delete IPAM IP addresses`;
@@ -48,7 +51,7 @@ export function createIpApi(client: HttpClient, config: Config) {
     return error;
   };
 
-  const list = async (request: HttpRequest, attempt: AttemptContext): Promise<NetboxIp[]> => {
+  const list = async (request: HttpRequest, attempt: TimeBudget): Promise<NetboxIp[]> => {
     const response = await client.send(request, attempt);
     if (response.status !== 200) throw failure(request, response);
     const results = (parseJson(response.body) as { results?: unknown } | undefined)?.results;
@@ -71,7 +74,7 @@ export function createIpApi(client: HttpClient, config: Config) {
      * This pod's IP addresses. Checked again here: NetBox ignores a filter it does not know (a custom field that is
      * missing, or whose filter logic is Disabled) and would list everything.
      */
-    async byUid(uid: string, attempt: AttemptContext): Promise<NetboxIp[]> {
+    async byUid(uid: string, attempt: TimeBudget): Promise<NetboxIp[]> {
       const request = requests.byUid(uid);
       const found = await list(request, attempt);
       const strangers = found.filter((ip) => ownerOf(ip) !== uid);
@@ -83,13 +86,13 @@ export function createIpApi(client: HttpClient, config: Config) {
     },
 
     /** The IP addresses at this host in the agent's table (--netbox-vrf, else the global table). */
-    async atHost(host: string, attempt: AttemptContext): Promise<NetboxIp[]> {
+    async atHost(host: string, attempt: TimeBudget): Promise<NetboxIp[]> {
       const found = await list(requests.atHost(host), attempt);
       return found.filter((ip) => canonicalHost(ip.address) === host && inTable(ip, vrf));
     },
 
     /** 201 with the new address, or 'duplicate' when NetBox already holds this host in this table. */
-    async create(body: unknown, attempt: AttemptContext): Promise<{ ip: NetboxIp; detail: string } | 'duplicate'> {
+    async create(body: unknown, attempt: TimeBudget): Promise<{ ip: NetboxIp; detail: string } | 'duplicate'> {
       const request = requests.create(body);
       const response = await client.send(request, attempt);
       if (response.status === 201) {
@@ -100,7 +103,7 @@ export function createIpApi(client: HttpClient, config: Config) {
       throw failure(request, response);
     },
 
-    async update(ip: NetboxIp, body: unknown, attempt: AttemptContext): Promise<string> {
+    async update(ip: NetboxIp, body: unknown, attempt: TimeBudget): Promise<string> {
       const request = requests.update(ip.id, body);
       const response = await client.send(request, attempt);
       if (response.status === 200) return `${statusLine(response)} ${ip.address} (id ${ip.id})`;
@@ -112,7 +115,7 @@ export function createIpApi(client: HttpClient, config: Config) {
     },
 
     /** 204; 404 means someone else deleted it first, which is just as good. */
-    async remove(ip: NetboxIp, attempt: AttemptContext): Promise<{ detail: string; gone: boolean }> {
+    async remove(ip: NetboxIp, attempt: TimeBudget): Promise<{ detail: string; gone: boolean }> {
       const request = requests.remove(ip.id);
       const response = await client.send(request, attempt);
       if (response.status === 204) return { detail: `${statusLine(response)} ${ip.address} (id ${ip.id})`, gone: false };

@@ -5,7 +5,9 @@
  */
 import { CmdbUnavailableError, type CmdbRejectedError } from '../../errors.ts';
 import type { WriteResult } from '../backend.ts';
-import { answerError, excerpt, parseJson, statusLine, type HttpRequest, type HttpResponse } from '../http-client.ts';
+import { excerpt, parseJson, statusLine } from '../http-client/answers.ts';
+import { answerError } from '../http-client/failures.ts';
+import type { HttpRequest, HttpResponse } from '../http-client/http-types.ts';
 
 type Mask = (text: string) => string;
 

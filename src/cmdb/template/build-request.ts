@@ -1,5 +1,5 @@
 import { CmdbRejectedError } from '../../errors.ts';
-import type { HttpRequest } from '../http-client.ts';
+import type { HttpRequest } from '../http-client/http-types.ts';
 import type { RequestTemplate } from './load-template.ts';
 import { asText, resolvePath, resolveText, resolveTree, type Scope } from './placeholders.ts';
 

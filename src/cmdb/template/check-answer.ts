@@ -1,5 +1,6 @@
-import type { HttpRequest, HttpResponse } from '../http-client.ts';
-import { answerError, parseJson } from '../http-client.ts';
+import type { HttpRequest, HttpResponse } from '../http-client/http-types.ts';
+import { parseJson } from '../http-client/answers.ts';
+import { answerError } from '../http-client/failures.ts';
 import { valueAt } from './dotted-path.ts';
 import type { RequestTemplate } from './load-template.ts';
 
@@ -7,7 +8,7 @@ export type Verdict = { kind: 'ok'; document: unknown } | { kind: 'gone' };
 
 /**
  * Judges an answer by the template's rules: a `gone` status means "nothing there"; any other status outside
- * `success.status` (default 2xx) is an error, transient or not by its status (src/cmdb/http-client.ts); then every
+ * `success.status` (default 2xx) is an error, transient or not by its status (src/cmdb/http-client/failures.ts); then every
  * `success.json` path must hold its value, for APIs that answer 200 on failure (Blueking result: false, iTop code != 0).
  */
 export function checkAnswer(template: RequestTemplate, request: HttpRequest, response: HttpResponse, mask: (text: string) => string): Verdict {

@@ -1,7 +1,7 @@
 import { ConfigError } from '../../errors.ts';
-import { FILE_KINDS, readSettingFile } from '../../files.ts';
-import { settingName } from '../../options.ts';
-import type { HttpRequest } from '../http-client.ts';
+import { FILE_KINDS, readSettingFile } from '../../settings/setting-files.ts';
+import { settingName } from '../../settings/option.ts';
+import type { HttpRequest } from '../http-client/http-types.ts';
 import { dottedPathProblem } from './dotted-path.ts';
 import { placeholdersIn } from './placeholders.ts';
 
