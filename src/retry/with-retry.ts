@@ -63,7 +63,11 @@ export async function withRetry<T>(operation: (attempt: TimeBudget) => Promise<T
       },
     );
   } catch (error) {
-    if (error !== gaveUp && deadline.expired()) throw giveUp(`until the ${formatDuration(deadline.totalMs)} deadline passed`);
+    // Cut off by the deadline while retrying a transient failure: say so. A permanent refusal (or a bug) that happened
+    // to arrive just as the deadline passed stays what it is.
+    // (p-retry then throws the deadline's abort reason, not the error.)
+    const permanent = last !== undefined && !(last instanceof HookError && last.transient);
+    if (error !== gaveUp && deadline.expired()) throw permanent ? last : giveUp(`until the ${formatDuration(deadline.totalMs)} deadline passed`);
     throw error;
   }
 }

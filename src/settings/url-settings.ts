@@ -16,7 +16,8 @@ export function parseHttpUrl(flag: string, raw: string): URL {
   }
   if (url.username || url.password) {
     // Hook commands end up in kubelet events; credentials belong in mounted files.
-    throw new ConfigError(`${settingName(flag)} must not hold credentials; put the token in a file and use --cmdb-token-file`);
+    const instead = flag === 'cmdb-url' ? 'put the token in a file and use --cmdb-token-file' : 'the check sends none; remove them';
+    throw new ConfigError(`${settingName(flag)} must not hold credentials; ${instead}`);
   }
   // The URL parser silently removes tabs and newlines anywhere in the text: what it reads would not be what was written.
   if (/[\s\p{Cc}]/u.test(raw)) throw new ConfigError(`${settingName(flag)} holds a space or control character; remove it`);
