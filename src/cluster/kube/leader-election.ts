@@ -16,11 +16,13 @@
  *     Abort only once the guarded work has stopped.
  * Defaults are client-go's for core components: lease 15 s, renew deadline 10 s, retry period 2 s.
  */
-import { hostname } from 'node:os';
 import type { KubeClient } from './api-client.ts';
 import { sleep } from './backoff.ts';
+import { identityFromEnv } from './identity.ts';
 import { KubeApiError } from './kube-api-error.ts';
 import { leaseLock, microTime, type Lease, type LeaseSpec } from './lease-lock.ts';
+
+export { identityFromEnv } from './identity.ts';
 
 export interface LeaderElectionOptions {
   client: KubeClient;
@@ -45,11 +47,6 @@ export interface LeaderElectionOptions {
   onNewLeader?(identity: string): void;
   /** One attempt failed for a reason other than losing the race (for logs); the election goes on. */
   onError?(error: unknown): void;
-}
-
-/** POD_NAME (from the Downward API), else the host name, which in a pod is the pod's name too. */
-export function identityFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  return env.POD_NAME?.trim() || hostname();
 }
 
 const JITTER = 1.2;
