@@ -35,6 +35,25 @@ test('a dropped watch reconnects with growing delays from the last resourceVersi
   assert.deepEqual(recorder.problems.map((problem) => [problem.action, problem.forbidden, (problem.error as Error).name]), Array.from({ length: 4 }, () => ['watch', false, 'KubeApiError']));
 });
 
+test('a server (or proxy) that ends every watch at once, cleanly, gets backoff rather than a tight loop', async (t) => {
+  const { api, client } = await standInWithClient(t, certificates);
+  api.addPod({ name: 'a', namespace: 'shop' });
+  // A hook, not a fault: every watch request is answered, and ended right after its first bytes.
+  api.injectFault({
+    status: 500,
+    match: (request) => {
+      if (isWatch(request)) setTimeout(() => api.watches.drop('end'), 20);
+      return false;
+    },
+  });
+  const recorder = recordPods(t, client, { namespaces: ['shop'], backoff: { initialMs: 100, maxMs: 2000 } });
+  await eventually('four watches', () => (podRequests(api.requests, 'watch').length >= 4 ? true : undefined), 8000);
+  const waits = gaps(podRequests(api.requests, 'watch').map((request) => request.at.getTime()));
+  [50, 100, 200].forEach((floor, at) => assert.ok((waits[at] ?? 0) >= floor - SLACK_MS, `wait ${at + 1} is ${waits[at]} ms, at least ${floor}`));
+  assert.ok(recorder.problems.every((problem) => /ended the watch at once/.test((problem.error as Error).message)));
+  assert.equal(podRequests(api.requests, 'list').length, 1, 'no relist: the resourceVersion is still good');
+});
+
 test('a watch that falls silent is given up by the watchdog and the pods are listed again; bookmarks keep a quiet one alive', async (t) => {
   const { api, client } = await standInWithClient(t, certificates, { bookmarkIntervalMs: 150 });
   api.addPod({ name: 'a', namespace: 'shop' });
