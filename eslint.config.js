@@ -28,6 +28,23 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/scripts/**'], message: 'scripts/ holds build and set-up code; src/ must not import it.' }] }] },
   },
   {
+    // The hooks' cold start and memory must not pay for the controller: src/cluster (and @kubernetes/client-node, ~2.7 MB
+    // bundled) are reached only through a dynamic import() in the controller's own command.
+    files: ['src/**'],
+    ignores: ['src/cluster/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/scripts/**'], message: 'scripts/ holds build and set-up code; src/ must not import it.' },
+            { group: ['**/cluster/**', '@kubernetes/client-node'], message: 'The hooks must not load the controller\'s code: use await import() from the controller command.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**'],
     rules: { 'no-restricted-properties': 'off', '@typescript-eslint/no-floating-promises': 'off' },
   },

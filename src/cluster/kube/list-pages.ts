@@ -1,0 +1,71 @@
+/**
+ * A LIST in pages (docs: reference/using-api/api-concepts, "Retrieving large results sets in chunks"): `limit`,
+ * then `continue` with the token of the page before, and no resourceVersion on later pages (the token carries the
+ * snapshot; both together are a 400). Every page of one list shows the same snapshot, so its resourceVersion is the
+ * one to watch from. A token can expire (etcd compaction, about every 5 minutes): the server answers 410 Expired,
+ * and the list starts again from the first page (the "inconsistent" token the 410 offers would mix two snapshots).
+ * After `maxRestarts` expiries in a row the 410 goes to the caller, which backs off.
+ */
+import type { KubeClient } from './api-client.ts';
+import { isGone } from './kube-api-error.ts';
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
+}
+
+interface KubeList<T> {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { resourceVersion?: string; continue?: string };
+  items?: T[];
+}
+
+export interface ListOptions {
+  labelSelector?: string | undefined;
+  fieldSelector?: string | undefined;
+  /** Default 500, as client-go's pager. */
+  pageSize?: number;
+  maxRestarts?: number;
+  signal?: AbortSignal;
+}
+
+export interface ListResult<T> {
+  items: T[];
+  /** The snapshot's resourceVersion: opaque, only ever passed back or compared for equality. */
+  resourceVersion: string;
+  pages: number;
+}
+
+export async function listAll<T extends KubeObject>(client: KubeClient, path: string, options: ListOptions = {}): Promise<ListResult<T>> {
+  const pageSize = options.pageSize ?? 500;
+  for (let restarts = 0; ; restarts++) {
+    try {
+      return await listOnce<T>(client, path, pageSize, options);
+    } catch (error) {
+      if (!isGone(error) || restarts >= (options.maxRestarts ?? 3)) throw error;
+    }
+  }
+}
+
+async function listOnce<T extends KubeObject>(client: KubeClient, path: string, pageSize: number, options: ListOptions): Promise<ListResult<T>> {
+  const items: T[] = [];
+  let token: string | undefined;
+  let resourceVersion: string | undefined;
+  let pages = 0;
+  do {
+    const page = await client.request<KubeList<T>>({
+      path,
+      query: { limit: pageSize, continue: token, labelSelector: options.labelSelector || undefined, fieldSelector: options.fieldSelector || undefined },
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    pages += 1;
+    resourceVersion ??= page.metadata?.resourceVersion ?? '';
+    // Items of a typed list carry no kind or apiVersion; watch events' objects do. Give them theirs.
+    const kind = page.kind?.replace(/List$/, '');
+    for (const item of page.items ?? []) items.push({ ...(page.apiVersion ? { apiVersion: page.apiVersion } : {}), ...(kind ? { kind } : {}), ...item });
+    token = page.metadata?.continue || undefined;
+  } while (token);
+  return { items, resourceVersion, pages };
+}
