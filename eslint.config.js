@@ -9,7 +9,7 @@ export default tseslint.config(
   {
     languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] }, tsconfigRootDir: import.meta.dirname } },
     rules: {
-      // Exit codes are decided in exactly one place (src/cli/run.ts); main.ts and src/cli/exit.ts only hands them to the process.
+      // Exit codes are decided in exactly one place (src/cli/run.ts); main.ts and src/cli/exit.ts only hand them to the process.
       'no-restricted-properties': ['error', { object: 'process', property: 'exit', message: 'Throw a HookError; src/cli/run.ts maps it to an exit code.' }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
