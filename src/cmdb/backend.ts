@@ -17,7 +17,10 @@ export type Operation = 'upsert' | 'remove' | 'retire';
 
 /** One page of the records a CMDB holds for a cluster that cmdb-hook wrote. */
 export interface RecordPage {
-  /** The cluster's records, ordered by id (ids are ASCII, compared as strings). */
+  /**
+   * The cluster's records, ordered by id (ids are ASCII, compared as strings). Their identity and owner (id, cluster,
+   * pod.uid, container, agent) are checked; the other names are as the CMDB keeps them.
+   */
   items: CmdbRecord[];
   /** The id to pass as `after` for the next page; null on the last page. */
   next: string | null;
