@@ -15,6 +15,19 @@ export interface WriteResult {
 
 export type Operation = 'upsert' | 'remove' | 'retire';
 
+/** One page of the records a CMDB holds for a cluster that cmdb-hook wrote. */
+export interface RecordPage {
+  /**
+   * The cluster's records, ordered by id (ids are ASCII, compared as strings). Their identity and owner (id, cluster,
+   * pod.uid, container, agent) are checked; the other names are as the CMDB keeps them.
+   */
+  items: CmdbRecord[];
+  /** The id to pass as `after` for the next page; null on the last page. */
+  next: string | null;
+  /** Why each item of the answer that is not such a record was left out: it is not trusted and not returned. */
+  skipped: string[];
+}
+
 /**
  * A CMDB behind one small interface. Each call is ONE attempt within its time budget, which may send several
  * requests (look up, then write): it throws CmdbUnavailableError (transient, retried by src/retry/with-retry.ts) or
@@ -35,6 +48,13 @@ export interface CmdbBackend {
   warmUp(): Promise<void>;
   /** Throws ConfigError when the record lacks what this CMDB needs (NetBox: a pod IP), before register waits. */
   check?(record: CmdbRecord): void;
+  /**
+   * One page of the records of `cluster` that cmdb-hook wrote, those with ids after `after` (exclusive; from the
+   * first when undefined): what the controller compares with the pods it sees. One attempt like the others, so the
+   * retry layer retries a page, not the whole listing. A page that gives no way forward (a `next` not after `after`)
+   * is a CmdbRejectedError, so paging always ends. Backends without it cannot serve the controller yet.
+   */
+  list?(cluster: string, budget: TimeBudget, after?: string): Promise<RecordPage>;
 }
 
 /** What a run will ask of the backend, so it can refuse at start what it could not do (a template without retire). */

@@ -6,6 +6,7 @@
  *
  *   PUT    <base>/<id>   body: the record        -> 201 created | 200 replaced | 400 | 401
  *   DELETE <base>/<id>                           -> 204 | 404
+ *   GET    <base>?cluster=<c>&limit=<n>[&after=<id>] -> 200 {"items": [records], "next": id | null} | 400
  *   GET    <base>                                -> 200 [records]
  *   GET    <base>/<id>                           -> 200 record | 404
  *   POST   /_sandbox/faults  body: Fault         -> 204 (control from another process)
@@ -18,6 +19,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
+import { listPage } from './sandbox-list.ts';
 
 export const RECORD_KEYS = ['id', 'cluster', 'namespace', 'pod', 'container', 'node', 'app', 'labels', 'annotations', 'fields', 'state', 'observedAt', 'agent'];
 
@@ -42,6 +44,8 @@ export interface Fault {
 export interface LoggedRequest {
   method: string;
   path: string;
+  /** The query string as sent, with its `?` ("" when none). */
+  query: string;
   /** performance.now() of this process when the request ended: comparable with the demo app's readyAt(). */
   at: number;
   /** Date.now() at the same moment, to compare with times other processes report. */
@@ -118,10 +122,11 @@ export async function startSandboxCmdb(options: SandboxOptions = {}): Promise<Sa
     request.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const method = request.method ?? 'GET';
-      const path = new URL(request.url ?? '/', 'http://sandbox').pathname;
+      const { pathname: path, search: query, searchParams } = new URL(request.url ?? '/', 'http://sandbox');
       const entry: LoggedRequest = {
         method,
         path,
+        query,
         at: performance.now(),
         wallAt: Date.now(),
         status: 0,
@@ -151,7 +156,9 @@ export async function startSandboxCmdb(options: SandboxOptions = {}): Promise<Sa
         if (fault?.status) return reply(fault.status, fault.body ?? { error: `injected ${fault.status}` }, fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
         if (overLimit()) return reply(429, { error: 'rate limited' }, { 'retry-after': '1' });
         if (options.token && request.headers.authorization !== `Bearer ${options.token}`) return reply(401, { error: 'missing or wrong bearer token' });
-        handleRecords(method, decodeURIComponent(path.slice(BASE.length).replace(/^\//, '')), body, reply);
+        const id = decodeURIComponent(path.slice(BASE.length).replace(/^\//, ''));
+        if (!id && method === 'GET' && query) return reply(...listPage(records, searchParams));
+        handleRecords(method, id, body, reply);
       };
       if (fault?.delayMs) setTimeout(answer, fault.delayMs);
       else answer();

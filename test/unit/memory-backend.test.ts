@@ -1,5 +1,6 @@
 // The in-memory CMDB backend: the CmdbBackend contract (idempotent upsert, remove of a missing record is success,
-// retire keeps the record marked gone) and its transient failures on demand, which the retry layer gets through.
+// retire keeps the record marked gone, list pages one cluster's records by id) and its transient failures on demand,
+// which the retry layer gets through.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createMemoryBackend } from '../../src/cmdb/memory/backend.ts';
@@ -111,4 +112,41 @@ test('plan and warmUp: what a dry run shows, and nothing to load', async () => {
   assert.deepEqual(cmdb.plan('retire', record), { cmdbKind: 'memory', operation: 'retire', id: record.id });
   await cmdb.warmUp();
   assert.equal(cmdb.calls.length, 0, 'neither is a call');
+});
+
+test('list: one cluster\'s records, ordered by id, in pages; after is exclusive and next is null on the last page', async () => {
+  const cmdb = createMemoryBackend({ pageSize: 2 });
+  const uids = ['c3', 'a1', 'b2', 'e5', 'd4'];
+  for (const uid of uids) await cmdb.upsert(buildRecord({ ...pod, uid }, { cluster: 'east', container: 'app', app: undefined, fields: {} }, 'ready'), budget());
+  await cmdb.upsert(buildRecord({ ...pod, uid: 'b0' }, { cluster: 'west', container: 'app', app: undefined, fields: {} }, 'ready'), budget());
+  const pages: string[][] = [];
+  let after: string | undefined;
+  do {
+    const page = await cmdb.list('east', budget(), after);
+    assert.deepEqual(page.skipped, []);
+    pages.push(page.items.map((record) => record.id));
+    after = page.next ?? undefined;
+    if (page.next !== null) assert.equal(page.next, page.items.at(-1)?.id, 'next is the last id of a full page');
+  } while (after !== undefined);
+  assert.deepEqual(pages, [['a1_app', 'b2_app'], ['c3_app', 'd4_app'], ['e5_app']]);
+  assert.deepEqual(cmdb.calls.filter((entry) => entry.operation === 'list'), [
+    { operation: 'list', cluster: 'east', after: undefined },
+    { operation: 'list', cluster: 'east', after: 'b2_app' },
+    { operation: 'list', cluster: 'east', after: 'd4_app' },
+  ]);
+  assert.deepEqual(await cmdb.list('east', budget(), 'b'), { items: [cmdb.records.get('b2_app'), cmdb.records.get('c3_app')], next: 'c3_app', skipped: [] }, 'after need not be an id');
+  assert.deepEqual(await cmdb.list('north', budget()), { items: [], next: null, skipped: [] }, 'a cluster with no records');
+  assert.deepEqual((await cmdb.list('west', budget())).items.map((record) => record.id), ['b0_app']);
+});
+
+test('list: the page is a copy, and failNext applies to a page like any call', async () => {
+  const cmdb = createMemoryBackend();
+  const record = recordOf();
+  await cmdb.upsert(record, budget());
+  cmdb.failNext(1);
+  await assert.rejects(cmdb.list('c', budget()), { name: 'CmdbUnavailableError', message: 'memory CMDB: list c failed as asked' });
+  const page = await cmdb.list('c', budget());
+  assert.deepEqual(page, { items: [record], next: null, skipped: [] }, 'one page of 500 holds it');
+  page.items[0]!.fields.team = 'changed by the caller';
+  assert.equal(cmdb.records.get(record.id)?.fields.team, 'web', 'what list hands out does not change what is stored');
 });

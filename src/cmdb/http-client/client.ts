@@ -8,11 +8,13 @@ import { AGENT_NAME, VERSION } from '../../version.ts';
 import type { TlsMaterial } from '../connection.ts';
 import { statusLine } from './answers.ts';
 import { describeFailure } from './failures.ts';
-import type { HttpRequest, HttpResponse } from './http-types.ts';
+import type { AnswerLimit, HttpRequest, HttpResponse } from './http-types.ts';
 import { maskerOf } from './masker.ts';
 import { ANSWER_LIMITS, readAnswer, type Answer } from './read-answer.ts';
 import { rehearse } from './rehearse.ts';
 import { parseRetryAfter } from './retry-after.ts';
+
+const ONE_RECORD: AnswerLimit = { bytes: ANSWER_LIMITS.success, tooLarge: "no CMDB answers one record's request with that much: check --cmdb-url" };
 
 export interface HttpClient {
   send(request: HttpRequest, attempt: TimeBudget): Promise<HttpResponse>;
@@ -90,7 +92,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           timeout: { request: timerMs(attempt.endsAt - performance.now()) },
           agent: (agents ??= { http: new http.Agent(), https: new https.Agent() }),
         });
-        answer = await readAnswer(stream, request.form !== undefined || request.body !== undefined);
+        answer = await readAnswer(stream, request.form !== undefined || request.body !== undefined, (request.answerLimit ?? ONE_RECORD).bytes);
       } catch (error) {
         const failure = describeFailure(error, target, attempt);
         failure.message = mask(failure.message);
@@ -103,10 +105,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
         retryAfterMs: parseRetryAfter(answer.retryAfter),
       };
       if (answer.truncated && answer.status >= 200 && answer.status < 300) {
-        throw new CmdbRejectedError(
-          `${target} answered ${statusLine(response)} with a body over ${ANSWER_LIMITS.success / 1024 / 1024} MiB; no CMDB answers one record's request with that much: check --cmdb-url`,
-          { status: answer.status },
-        );
+        const limit = request.answerLimit ?? ONE_RECORD;
+        throw new CmdbRejectedError(`${target} answered ${statusLine(response)} with a body over ${limit.bytes / 1024 / 1024} MiB; ${limit.tooLarge}`, { status: answer.status });
       }
       return response;
     },

@@ -7,6 +7,8 @@ import { createHttpClient } from '../http-client/client.ts';
 import { readToken } from '../http-client/credentials.ts';
 import { answerError } from '../http-client/failures.ts';
 import type { HttpRequest } from '../http-client/http-types.ts';
+import { ANSWER_LIMITS } from '../http-client/read-answer.ts';
+import { LIST_PAGE_SIZE, readListPage } from './list-page.ts';
 
 /** --cmdb-kind http: no settings of its own beyond the connection's. */
 export const httpBackend: BackendSpec = {
@@ -18,7 +20,8 @@ export const httpBackend: BackendSpec = {
 
 /**
  * The generic protocol, version 1: `PUT <cmdb-url>/<id>` with the record (any 2xx), `DELETE <cmdb-url>/<id>`
- * (2xx, 404 and 410 all mean the record is gone). Retiring is a PUT of the record with state `terminated`.
+ * (2xx, 404 and 410 all mean the record is gone). Retiring is a PUT of the record with state `terminated`. Listing is
+ * `GET <cmdb-url>?cluster=<name>&limit=500[&after=<id>]`, answered `{"items": [records], "next": "<id>" | null}`.
  */
 function createHttpBackend(connection: CmdbConnection): CmdbBackend {
   const token = readToken(connection.tokenFile);
@@ -37,7 +40,17 @@ function createHttpBackend(connection: CmdbConnection): CmdbBackend {
     throw answerError(request, response, client.mask);
   };
 
+  const pageLimit = { bytes: ANSWER_LIMITS.page, tooLarge: `more than a page of ${LIST_PAGE_SIZE} records should take: check --cmdb-url` };
+  const list = async (cluster: string, attempt: TimeBudget, after?: string) => {
+    const query = new URLSearchParams({ cluster, limit: String(LIST_PAGE_SIZE), ...(after === undefined ? {} : { after }) });
+    const request: HttpRequest = { method: 'GET', url: `${base}?${query.toString()}`, answerLimit: pageLimit };
+    const response = await client.send(request, attempt);
+    if (response.status < 200 || response.status >= 300) throw answerError(request, response, client.mask);
+    return readListPage(response.body, { cluster, after }, (why) => answerError(request, response, client.mask, why));
+  };
+
   return {
+    list,
     warmUp: () => client.warmUp(),
     upsert: (record, attempt) => send(requestOf('upsert', record), attempt, []),
     remove: (record, attempt) => send(requestOf('remove', record), attempt, [404, 410]),
