@@ -81,8 +81,8 @@ test('settings: which containers, the app and the fields, from the pod\'s annota
     },
   ];
   for (const { annotations, want } of rows) {
-    // migrate is an init container and debugger an ephemeral one's name: never selected.
-    const pod = apiPod({ name: 'web-0', uid: UID, containers: ['app', 'proxy'], initContainers: ['migrate'], annotations });
+    // migrate is an init container and debugger an ephemeral one: never selected.
+    const pod = apiPod({ name: 'web-0', uid: UID, containers: ['app', 'proxy'], initContainers: ['migrate'], ephemeralContainers: ['debugger'], annotations });
     assert.deepEqual(podSettings(pod), want, JSON.stringify(annotations));
   }
 });

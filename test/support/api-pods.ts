@@ -27,6 +27,7 @@ export interface PodShape {
   annotations?: Record<string, string>;
   containers?: string[];
   initContainers?: string[];
+  ephemeralContainers?: string[];
   /** The containers whose containerStatuses[].ready is true; default all of `containers`. */
   ready?: string[];
   deleting?: boolean;
@@ -52,6 +53,7 @@ export function apiPod(shape: PodShape): Pod {
       nodeName: shape.node ?? 'node-1',
       containers: containers.map((name) => ({ name, image: 'shop:1' })),
       ...(shape.initContainers ? { initContainers: shape.initContainers.map((name) => ({ name, image: 'init:1' })) } : {}),
+      ...(shape.ephemeralContainers ? { ephemeralContainers: shape.ephemeralContainers.map((name) => ({ name, image: 'busybox:1' })) } : {}),
     },
     status: {
       phase: shape.phase ?? 'Running',
