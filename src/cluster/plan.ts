@@ -107,7 +107,7 @@ export function planPass(input: PlanInput): Plan {
     missing.add(record.id);
     const since = input.clock ? input.clock.missingSince(record.id, now) : Date.parse(record.observedAt);
     // An observedAt that is no date counts as just seen: such a record is never retired on its word.
-    if (Number.isNaN(since) || now - since < input.orphanGraceMs) plan.waiting++;
+    if (Number.isNaN(since) || now - since <= input.orphanGraceMs) plan.waiting++;
     else due.push({ record, since });
   }
   input.clock?.keepOnly(missing);

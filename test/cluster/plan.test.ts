@@ -62,6 +62,7 @@ test('ownership: records made by hand or by another cluster are never changed or
   const plan = pass({ pods: [pod, web(5), web(6)], listed });
   assert.deepEqual(summary(plan), ['retire shop/web-4 app'], 'of the gone pods\' records only the owned one');
   assert.deepEqual(plan.notOwned, [byHand.id], 'the hand-made record with the id this pod wants is left alone');
+  assert.match(formatPlan(plan), new RegExp(`^1 not owned by this cluster's cmdb-hook, left alone: ${byHand.id}$`, 'm'));
 });
 
 test('a StatefulSet\'s web-0 made again (same name, new UID): the new record at once, the old retired after the grace', () => {
@@ -73,15 +74,15 @@ test('a StatefulSet\'s web-0 made again (same name, new UID): the new record at 
   assert.deepEqual(first.actions.map(({ kind, record }) => [kind, record.pod.uid]), [['create', uid(101)]]);
   assert.equal(first.waiting, 1, 'the grace counts from now, not from the old record\'s observedAt');
   const listed = [old, first.actions[0]?.record as CmdbRecord];
-  assert.deepEqual(summary(pass({ pods: [after], listed, clock, at: T0 + GRACE_MS - 1 })), []);
-  const last = pass({ pods: [after], listed, clock, at: T0 + GRACE_MS });
+  assert.deepEqual(summary(pass({ pods: [after], listed, clock, at: T0 + GRACE_MS })), []);
+  const last = pass({ pods: [after], listed, clock, at: T0 + GRACE_MS + 1 });
   assert.deepEqual(last.actions.map(({ kind, record }) => [kind, record.pod.uid]), [['retire', uid(100)]]);
 });
 
 test('--once has no clock: a record counts as gone long enough when its observedAt is older than the grace', () => {
   const rows: { what: string; observedAt: string; retired: boolean }[] = [
-    { what: 'older than the grace', observedAt: new Date(T0 - GRACE_MS).toISOString(), retired: true },
-    { what: 'within the grace', observedAt: new Date(T0 - GRACE_MS + 1).toISOString(), retired: false },
+    { what: 'older than the grace', observedAt: new Date(T0 - GRACE_MS - 1).toISOString(), retired: true },
+    { what: 'exactly the grace', observedAt: new Date(T0 - GRACE_MS).toISOString(), retired: false },
     { what: 'no date: never on its word', observedAt: 'yesterday', retired: false },
   ];
   for (const { what, observedAt, retired } of rows) {
