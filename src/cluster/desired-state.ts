@@ -22,6 +22,8 @@ export interface DesiredInput {
   /** Ids of the records known to exist (owned by this cluster and live). */
   existing: ReadonlySet<string>;
   now?: Date;
+  /** Told of each pod whose cmdb-hook.io/ annotations name what is not there, as `<namespace>/<name>: <problem>`. */
+  onProblem?: (problem: string) => void;
 }
 
 export function desiredRecords(input: DesiredInput): Map<string, CmdbRecord> {
@@ -32,6 +34,7 @@ export function desiredRecords(input: DesiredInput): Map<string, CmdbRecord> {
     if (!uid || pod.metadata?.deletionTimestamp || FINISHED_PHASES.has(pod.status?.phase ?? '')) continue;
     const identity = identityFromApiPod(pod);
     const settings = podSettings(pod);
+    for (const problem of settings.problems) input.onProblem?.(`${identity.namespace}/${identity.name}: ${problem}`);
     const running = pod.status?.phase === 'Running' && identity.ip !== undefined;
     for (const container of settings.containers) {
       const id = recordId(uid, container);

@@ -48,3 +48,11 @@ test('podPhases: every pod seen, by UID, whatever its phase', () => {
   ];
   assert.deepEqual([...podPhases(pods)], [['uid-a', 'Running'], ['uid-b', 'Failed'], ['uid-c', 'Pending']]);
 });
+
+test('a pod whose annotation names no container of it is reported, and its other containers still count', () => {
+  const problems: string[] = [];
+  const pod = apiPod({ name: 'web-0', uid: UID, annotations: { 'cmdb-hook.io/containers': 'app,ap' } });
+  const desired = desiredRecords({ pods: [pod], cluster: 'c', existing: new Set(), now: NOW, onProblem: (problem) => problems.push(problem) });
+  assert.deepEqual([...desired.keys()], [idOf('app')]);
+  assert.deepEqual(problems, ['shop/web-0: cmdb-hook.io/containers names "ap", which is no container of the pod']);
+});
