@@ -4,6 +4,7 @@ import { ConfigError } from '../errors.ts';
 import { settingName } from '../settings/option.ts';
 import { FILE_KINDS, readFileIfPresent } from '../settings/setting-files.ts';
 import { parseGoQuotedMap } from './go-quoted.ts';
+import { withoutKubeletAnnotations } from './kubelet-annotations.ts';
 
 /** Who this pod is, from the Downward API (env vars and the downwardAPI volume) with Kubernetes' own fallbacks. */
 export interface PodIdentity {
@@ -67,7 +68,7 @@ export function readPodIdentity(config: PodinfoPaths, env: NodeJS.ProcessEnv): P
     nodeName: env.NODE_NAME?.trim() || undefined,
     hostIp: env.HOST_IP?.trim() || undefined,
     labels: readMetadataFile(config.podinfoDir, 'labels', notes),
-    annotations: readMetadataFile(config.podinfoDir, 'annotations', notes),
+    annotations: withoutKubeletAnnotations(readMetadataFile(config.podinfoDir, 'annotations', notes)),
     notes,
   };
 }

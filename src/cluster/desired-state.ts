@@ -1,0 +1,54 @@
+/**
+ * Which records the cluster's pods call for, built with the hook's own builder (pod/record.ts):
+ *   - a pod that is Running, has an IP and is not being deleted gives one record per selected container
+ *     (pod/from-api-pod.ts) whose containerStatuses[].ready is true: what the hook registers once the app is ready;
+ *   - a record already written (in `existing`) stays desired, with the pod's current facts, while its pod exists and
+ *     is not Succeeded or Failed: a readiness flap or a container restart keeps the pod and its IP, so the record
+ *     stays true;
+ *   - a pod being deleted (deletionTimestamp) calls for nothing new, and its records are neither rewritten nor
+ *     retired here: its preStop hook may be retiring them, and rewriting them `ready` would undo that. Retiring
+ *     records whose pod is gone is the plan's job (plan.ts).
+ */
+import type { Pod } from './kube/pod-cache.ts';
+import { identityFromApiPod, podSettings } from '../pod/from-api-pod.ts';
+import { buildRecord, recordId, type CmdbRecord } from '../pod/record.ts';
+
+/** The phases after which a pod never runs again (its containers will not restart). */
+export const FINISHED_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Failed']);
+
+export interface DesiredInput {
+  pods: readonly Pod[];
+  cluster: string;
+  /** Ids of the records known to exist (owned by this cluster and live). */
+  existing: ReadonlySet<string>;
+  now?: Date;
+  /** Told of each pod whose cmdb-hook.io/ annotations name what is not there, as `<namespace>/<name>: <problem>`. */
+  onProblem?: (problem: string) => void;
+}
+
+export function desiredRecords(input: DesiredInput): Map<string, CmdbRecord> {
+  const now = input.now ?? new Date();
+  const desired = new Map<string, CmdbRecord>();
+  for (const pod of input.pods) {
+    const uid = pod.metadata?.uid;
+    if (!uid || pod.metadata?.deletionTimestamp || FINISHED_PHASES.has(pod.status?.phase ?? '')) continue;
+    const identity = identityFromApiPod(pod);
+    const settings = podSettings(pod);
+    for (const problem of settings.problems) input.onProblem?.(`${identity.namespace}/${identity.name}: ${problem}`);
+    const running = pod.status?.phase === 'Running' && identity.ip !== undefined;
+    for (const container of settings.containers) {
+      const id = recordId(uid, container);
+      const ready = running && pod.status?.containerStatuses?.some((status) => status.name === container && status.ready === true) === true;
+      if (!ready && !input.existing.has(id)) continue;
+      desired.set(id, buildRecord(identity, { cluster: input.cluster, container, app: settings.app, fields: settings.fields }, 'ready', now));
+    }
+  }
+  return desired;
+}
+
+/** Every pod seen (selected or not), by UID, with its phase: what the plan needs to tell a gone pod from a live one. */
+export function podPhases(pods: readonly Pod[]): Map<string, string> {
+  const phases = new Map<string, string>();
+  for (const pod of pods) if (pod.metadata?.uid) phases.set(pod.metadata.uid, pod.status?.phase ?? '');
+  return phases;
+}
