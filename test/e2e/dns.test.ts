@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { baseFlags, downwardEnv, hookCommand, podinfoDir, runProcess, type HookRun } from '../support/run-hook.ts';
+import { startDemoApp } from '../support/demo-app.ts';
 import { startSandboxCmdb } from '../support/sandbox-cmdb.ts';
 import { canUseNamespaces, HOSTS_NAMES, startSilentDns, type SilentDns } from '../support/silent-dns.ts';
 
@@ -60,3 +61,16 @@ test('with that nameserver, names of /etc/hosts (localhost, IPv4, IPv6) still re
   }
 });
 
+// README "Performance": register rehearses its request over an in-memory connection while the app starts; nothing of
+// it may leave the process, not even a name lookup (the rehearsal's URL has a host name).
+test('register with addresses only: not one DNS query, rehearsal included', async (t) => {
+  if (!canUseNamespaces()) return t.skip('needs root for unshare -m and port 53');
+  const dns = await silentDns(t);
+  const [cmdb, app] = await Promise.all([startSandboxCmdb(), startDemoApp({ readyAfterMs: 500 })]);
+  t.after(() => Promise.all([cmdb.close(), app.close()]));
+  const env = downwardEnv();
+  const run = await runWithResolver(dns, dns.resolv.pod, ['register', ...baseFlags(cmdb.url, podinfoDir({ labels: 'app="shop"' })), '--ready-url', app.readyUrl, '--strict'], env);
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(cmdb.records.has(`${env.POD_UID}_app`));
+  assert.equal(dns.queries(), 0);
+});

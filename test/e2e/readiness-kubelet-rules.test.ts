@@ -49,6 +49,7 @@ describe('the kubelet httpGet probe tests', { concurrency: 2 }, () => {
       assert.deepEqual(Object.keys(headers).sort(), ['accept', 'connection', 'host', 'user-agent']);
       assert.equal(headers.accept, '*/*');
       assert.equal(headers.connection, 'close');
+      assert.equal(headers['user-agent'], 'cmdb-hook-probe', 'not the kubelet\'s kube-probe/<version>: this is not the kubelet');
       assert.equal(headers.host, new URL(apps.base).host);
     },
   });
