@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { makeBadServerCertificates, makeCertificates } from '../support/certificates.ts';
-import { behaviours, refusedOrigin, startPeer, type Behaviour, type Peer } from '../support/faults.ts';
+import { behaviours, refusedOrigin, serve, startPeer, type Fault, type Target } from '../support/faults.ts';
 import { baseFlags, downwardEnv, hookCommand, podinfoDir, runProcess, type HookRun } from '../support/run-hook.ts';
 import { startSandboxCmdb } from '../support/sandbox-cmdb.ts';
 import { leakedPieces } from '../support/secret-forms.ts';
@@ -22,8 +23,11 @@ const TIMEOUT_MS = 3000;
 const AT_ONCE_TIMEOUT_MS = 10_000;
 // The promise itself: "the process ends within --timeout plus one second", counted here from spawn to exit.
 const GRACE_MS = 1000;
-// Rows run this many at a time: most of a row is waiting for its deadline, and the machine has 2 cores.
+// Rows run this many at a time: most of a row is waiting for its deadline, and the machine has 2 cores. Their
+// starts, the CPU-heavy part, are spaced out: a run's deadline counts from its start, and four starts at once on two
+// loaded cores took over a second each.
 const CONCURRENCY = 4;
+const START_SPACING_MS = 300;
 // Over a plain run of the same binary (measured below). README: a bounded answer adds what the plain run already
 // peaks at, and readiness headers up to their 64 KiB bound add 6 to 10 MB.
 const MEMORY_MARGIN_MIB = 12;
@@ -40,41 +44,8 @@ const podinfo = podinfoDir({ labels: 'app="shop"' });
 const certs = makeCertificates();
 const badServer = makeBadServerCertificates(certs);
 
-interface Target {
-  /** --cmdb-url or --ready-url. */
-  url: string;
-  peer?: Peer;
-  /** Extra flags (TLS files). */
-  args?: string[];
-  /** Runs argv some other way (in a mount namespace). */
-  wrap?: (argv: string[]) => string[];
-}
-
-interface Fault {
-  name: string;
-  start: () => Promise<Target>;
-  /**
-   * The exit code with --strict (2: regardless of --strict); and what stderr must say: the summary line, or the log
-   * line of a failed attempt or check (the deadline may cut the last one short, and the summary names that).
-   */
-  exit: 0 | 2 | 3 | 4 | 5;
-  says: RegExp;
-  /** Skip the row when it cannot run here, with the reason. */
-  needs?: () => string | undefined;
-  /** Why peak memory is not held to the budget in this row (a known gap, measured). */
-  memoryUnbounded?: string;
-  /** Decided by the first answer, not retried: one connection, and the long timeout. */
-  atOnce?: boolean;
-  /** Run with no other row at the same time: its exit costs a second start of the runtime, which load delays. */
-  alone?: boolean;
-}
-
 // One silent nameserver for the rows that need it, started by the first of them (rows run concurrently).
 let dns: Promise<SilentDns> | undefined;
-const serve = (behaviour: Behaviour, path: string, certificate?: { key: string; cert: string }) => async (): Promise<Target> => {
-  const peer = await startPeer(behaviour, certificate);
-  return { url: `${peer.origin}${path}`, peer };
-};
 const mtls = (cert: string, key: string) => ['--cmdb-ca-file', certs.caFile, '--cmdb-cert-file', cert, '--cmdb-key-file', key];
 const FOREVER = '9999999999';
 
@@ -161,12 +132,22 @@ const READINESS_FAULTS: Fault[] = [
 
 let budgetMiB = 0;
 let rows = 0;
+let nextStartAt = 0;
+
+/** Waits until START_SPACING_MS after the previous row's start. */
+async function startSlot(): Promise<void> {
+  const now = performance.now();
+  const at = Math.max(now, nextStartAt);
+  nextStartAt = at + START_SPACING_MS;
+  await sleep(at - now);
+}
 const started = performance.now();
 
 /** One run of the hook against a target, memory watched, logging at trace level to a file of its own. */
 async function runRow(target: Target, args: string[], timeoutMs: number, t?: TestContext): Promise<{ run: HookRun; logFile: string }> {
   const logFile = join(dir, `row-${++rows}.log`);
   writeFileSync(logFile, '');
+  await startSlot();
   const argv = [...hookCommand(), ...args, '--timeout', `${timeoutMs}ms`, '--cmdb-token-file', tokenFile, '--log-file', logFile, '--log-level', 'trace', ...(target.args ?? [])];
   const run = await runProcess(target.wrap ? target.wrap(argv) : argv, { env: downwardEnv(), watchMemory: true, killAfterMs: 30_000 });
   t?.diagnostic(`${t.name}: exit ${run.code} in ${Math.round(run.durationMs)}ms, peak RSS ${run.peakRssMiB.toFixed(1)} MiB: ${run.summary}`);

@@ -3,6 +3,7 @@
  * socket level, where HTTP can be broken in ways node:http would not produce. Each peer keeps what its connections
  * sent (a token must reach the CMDB and nothing else). Where a fault can carry text back, it echoes the request head,
  * Authorization included, as is, base64-encoded, percent-encoded and JSON-escaped: the agent must mask every form.
+ * The shape of the matrix's rows (a fault, and what the README promises under it) is at the end.
  */
 import net from 'node:net';
 import tls from 'node:tls';
@@ -131,3 +132,40 @@ export async function startPeer(behaviour: Behaviour, certificate?: { key: strin
       }),
   };
 }
+
+/** Where a row of test/e2e/fault-matrix.test.ts points the hook, and how. */
+export interface Target {
+  /** --cmdb-url or --ready-url. */
+  url: string;
+  peer?: Peer;
+  /** Extra flags (TLS files). */
+  args?: string[];
+  /** Runs argv some other way (in a mount namespace). */
+  wrap?: (argv: string[]) => string[];
+}
+
+/** A row of the fault matrix: the fault, and what the README promises under it. */
+export interface Fault {
+  name: string;
+  start: () => Promise<Target>;
+  /**
+   * The exit code with --strict (2: regardless of --strict); and what stderr must say: the summary line, or the log
+   * line of a failed attempt or check (the deadline may cut the last one short, and the summary names that).
+   */
+  exit: 0 | 2 | 3 | 4 | 5;
+  says: RegExp;
+  /** Skip the row when it cannot run here, with the reason. */
+  needs?: () => string | undefined;
+  /** Why peak memory is not held to the budget in this row (a known gap, measured). */
+  memoryUnbounded?: string;
+  /** Decided by the first answer, not retried: one connection, and the long timeout. */
+  atOnce?: boolean;
+  /** Run with no other row at the same time: its exit costs a second start of the runtime, which load delays. */
+  alone?: boolean;
+}
+
+/** A row's target: a fresh peer that plays `behaviour`, at `path` on its origin. */
+export const serve = (behaviour: Behaviour, path: string, certificate?: { key: string; cert: string }) => async (): Promise<Target> => {
+  const peer = await startPeer(behaviour, certificate);
+  return { url: `${peer.origin}${path}`, peer };
+};
