@@ -61,6 +61,9 @@ function send(url: URL, signal: AbortSignal, referer: string | undefined, addres
  * the error when the body broke off or the check's time ran out first.
  */
 export function readBody(response: http.IncomingMessage, limit: number): Promise<Error | undefined> {
+  // A body without length or chunks ends when the connection closes, and Node ends it the same way when the check's
+  // own abort closes the connection (its socket then carries the AbortError): that is a body that did not end in time.
+  const socket = response.socket;
   return new Promise((resolve) => {
     let read = 0;
     let ended = false;
@@ -68,7 +71,7 @@ export function readBody(response: http.IncomingMessage, limit: number): Promise
       read += chunk.length;
       if (read >= limit) response.destroy();
     });
-    response.on('end', () => (ended = true));
+    response.on('end', () => (ended = !socket?.errored));
     response.on('error', () => undefined);
     response.on('close', () => resolve(ended || read >= limit ? undefined : (response.errored ?? new Error('body not finished'))));
   });

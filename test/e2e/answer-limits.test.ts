@@ -1,12 +1,10 @@
 // A CMDB answer is read up to a limit (README "Answers"): 1 MiB of a success, 64 KiB of a failure. A 50 MB body or
 // one that never ends once took the hook to 280 MiB and 1.5 GB of memory inside the app container's limit.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { test, type TestContext } from 'node:test';
-import { baseFlags, downwardEnv, hookCommand, podinfoDir } from '../support/run-hook.ts';
+import { baseFlags, downwardEnv, podinfoDir, runHook, type HookRun } from '../support/run-hook.ts';
 
 const MiB = 1024 * 1024;
 const CHUNK = Buffer.alloc(64 * 1024, 'x');
@@ -47,38 +45,9 @@ function pour(response: ServerResponse, left: number): void {
   }
 }
 
-interface MeasuredRun {
-  code: number | null;
-  durationMs: number;
-  summary: string;
-  /** The child's peak resident memory (VmHWM), polled while it ran. */
-  peakMiB: number;
-}
-
-/** Runs the hook as run-hook.ts does, watching its peak memory in /proc. */
-function runMeasured(args: string[], env: Record<string, string>): Promise<MeasuredRun> {
-  const [file = '', ...rest] = hookCommand();
-  const started = performance.now();
-  const child = spawn(file, [...rest, ...args], { env: { PATH: '/usr/bin:/bin', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  let peakKiB = 0;
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const poll = setInterval(() => {
-    try {
-      const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-      peakKiB = Math.max(peakKiB, Number(hwm?.[1] ?? 0));
-    } catch {
-      // The process is gone.
-    }
-  }, 10);
-  const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolve) => {
-    child.on('close', (code) => {
-      clearInterval(poll);
-      clearTimeout(killer);
-      resolve({ code, durationMs: performance.now() - started, summary: stderr.trimEnd().split('\n').at(-1) ?? '', peakMiB: peakKiB / 1024 });
-    });
-  });
+/** Runs the hook as the kubelet does, watching its peak memory in /proc. */
+function runMeasured(args: string[], env: Record<string, string>): Promise<HookRun> {
+  return runHook(args, { env, watchMemory: true });
 }
 
 // Reading a 1 MiB answer (and masking it) adds a few MiB to what a run with a small answer peaks at (about 72 MiB for
@@ -92,16 +61,16 @@ function baselinePeakMiB(t: TestContext): Promise<number> {
     const cmdb = await cmdbSending(t, 404, { kind: 'sized', bytes: 100 });
     const run = await runMeasured(['deregister', ...baseFlags(cmdb.url, podinfoDir({ labels: 'app="shop"' })), '--timeout', '10s'], downwardEnv());
     assert.equal(run.code, 0, run.summary);
-    t.diagnostic(`baseline peak RSS ${run.peakMiB.toFixed(1)} MiB`);
-    return run.peakMiB;
+    t.diagnostic(`baseline peak RSS ${run.peakRssMiB.toFixed(1)} MiB`);
+    return run.peakRssMiB;
   })();
   return baseline;
 }
 
-async function assertBounded(t: TestContext, run: MeasuredRun, what: string): Promise<void> {
+async function assertBounded(t: TestContext, run: HookRun, what: string): Promise<void> {
   const limit = (await baselinePeakMiB(t)) + MARGIN_MIB;
-  t.diagnostic(`${what}: peak RSS ${run.peakMiB.toFixed(1)} MiB`);
-  assert.ok(run.peakMiB > 0 && run.peakMiB < limit, `${what}: peak RSS ${run.peakMiB.toFixed(1)} MiB, over ${limit.toFixed(1)}`);
+  t.diagnostic(`${what}: peak RSS ${run.peakRssMiB.toFixed(1)} MiB`);
+  assert.ok(run.peakRssMiB > 0 && run.peakRssMiB < limit, `${what}: peak RSS ${run.peakRssMiB.toFixed(1)} MiB, over ${limit.toFixed(1)}`);
 }
 
 test('a 50 MB success answer, announced or not: refused after at most 1 MiB, memory bounded; exit 4 with --strict', async (t) => {

@@ -16,6 +16,32 @@ test('503 twice, then 200: registered, after three attempts', async (t) => {
   assert.equal(run.logs.filter((line) => String(line.msg).includes('retrying')).length, 2);
 });
 
+test('408 and 425 are retried like 429 and 5xx', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  cmdb.injectFault({ status: 408 });
+  cmdb.injectFault({ status: 425 });
+  const run = await runHook(['register', ...flags, '--strict'], { env });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(cmdb.writes().map((write) => write.status), [408, 425, 201]);
+});
+
+// README "Retries": backoff with jitter, 200 ms doubling to 5 s. The n-th wait is 200 ms x 2^(n-1) times a random
+// factor from 1 to 2 (p-retry), at most 5 s: read from the waits the run logs, not from the clock. The 6th is the
+// first one past the cap, so the run needs its 5 s plus up to 11 s of the waits before it.
+test('503 every time: the waits double from 200 ms, with jitter, up to 5 s', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  cmdb.injectFault({ status: 503, times: 1000 });
+  const run = await runHook(['deregister', ...flags, '--timeout', '17s'], { env, killAfterMs: 30_000 });
+  assert.equal(run.code, 0, run.stderr);
+  const waits = run.logs.filter((line) => String(line.msg).includes('retrying')).map((line) => Number(line.retryInMs));
+  assert.ok(waits.length >= 6, `waits: ${waits.join(', ')}`);
+  waits.forEach((wait, index) => {
+    const base = 200 * 2 ** index;
+    assert.ok(wait >= Math.min(base, 5000) && wait <= Math.min(2 * base, 5000), `wait ${index + 1} of ${waits.join(', ')}`);
+  });
+  assert.equal(waits[5], 5000, 'the cap');
+});
+
 test('429 with Retry-After: 1: the next attempt waits at least a second', async (t) => {
   const { cmdb, env, flags } = await scene(t);
   cmdb.injectFault({ status: 429, retryAfter: '1' });
@@ -31,13 +57,17 @@ test('429 with Retry-After: 1: the next attempt waits at least a second', async 
 // here), it asked for a wait far past the deadline, and the agent gave up at once without registering.
 test('Retry-After as an asctime date is UTC, also in a container with TZ=America/Los_Angeles', async (t) => {
   const { cmdb, env, flags } = await scene(t);
-  cmdb.injectFault({ status: 503, retryAfter: asctime(new Date(Date.now() + 2000)) });
+  // The date is written in whole seconds and taken before the hook starts: the retry may come no earlier than that
+  // second, however long the start took (a wait counted from the 503 is shorter the slower the start).
+  const retryAt = new Date(Date.now() + 2000);
+  cmdb.injectFault({ status: 503, retryAfter: asctime(retryAt) });
   const run = await runHook(['register', ...flags, '--timeout', '20s', '--strict'], { env: { ...env, TZ: 'America/Los_Angeles' } });
   assert.equal(run.code, 0, run.stderr);
   const [unavailable, accepted] = cmdb.writes();
   assert.equal(unavailable?.status, 503);
   assert.equal(accepted?.status, 201);
-  assert.ok(accepted.at - unavailable.at >= 900, `waited ${Math.round(accepted.at - unavailable.at)}ms`);
+  const notBefore = Math.floor(retryAt.getTime() / 1000) * 1000;
+  assert.ok(accepted.wallAt >= notBefore, `retried ${notBefore - accepted.wallAt}ms before the date`);
   assert.ok(accepted.at - unavailable.at < 5000, `waited ${Math.round(accepted.at - unavailable.at)}ms`);
 });
 

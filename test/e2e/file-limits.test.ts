@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, closeSync, ftruncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { makeCertificates } from '../support/certificates.ts';
@@ -47,6 +48,20 @@ test('a 100 MB token file is refused at once, without reading it', async (t) => 
   const run = await runHook(['deregister', ...flags, '--cmdb-token-file', path, '--timeout', '4s'], { env });
   assertRefused(run, /--cmdb-token-file .* holds more than 8 KiB/, cmdb.requests.length);
   assert.ok(run.durationMs < 4000, `ended after ${Math.round(run.durationMs)}ms`);
+});
+
+test('a device or a socket named as a setting file is refused like a FIFO: exit 2, at once, nothing read', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  const socketPath = join(dir, 'token.sock');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+  t.after(() => server.close());
+  for (const path of ['/dev/zero', socketPath]) {
+    const run = await runHook(['register', ...flags, '--cmdb-token-file', path, '--timeout', '3s'], { env, killAfterMs: 10_000 });
+    // A device opens and is then refused by its type; a socket cannot be opened at all (ENXIO).
+    assertRefused(run, /--cmdb-token-file \(CMDB_HOOK_CMDB_TOKEN_FILE\) .* cannot be read \((not a regular file|ENXIO)\); mount the file/, cmdb.requests.length);
+    assert.ok(run.durationMs < 3000, `${path}: ended after ${Math.round(run.durationMs)}ms`);
+  }
 });
 
 test('a token at the limit works, and is masked when the CMDB echoes it', async (t) => {

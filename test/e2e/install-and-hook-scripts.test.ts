@@ -27,9 +27,12 @@ function tempDir(t: TestContext): string {
   return dir;
 }
 
+// README: install compares by streamed SHA-256 and copies by stream, so memory stays flat whatever the program's size
+// (the single executable is 127 MB): both runs peak near a bare --version of the same program.
 test('install copies the program and its hooks into a new folder, then is idempotent', async (t) => {
   const target = join(tempDir(t), 'opt', 'cmdb-hook');
-  const first = await runHook(['install', target]);
+  const bare = await runHook(['--version'], { watchMemory: true });
+  const first = await runHook(['install', target], { watchMemory: true });
   assert.equal(first.code, 0, first.stderr);
   assert.match(first.summary, new RegExp(`installed into .*: ${expected.length} file\\(s\\) written, 0 already up to date`));
   const files = readdirSync(target, { recursive: true, withFileTypes: true }).filter((entry) => entry.isFile());
@@ -38,8 +41,9 @@ test('install copies the program and its hooks into a new folder, then is idempo
   for (const file of ['cmdb-hook', 'hooks/post-start', 'hooks/pre-stop']) assert.equal(statSync(join(target, file)).mode & 0o111, 0o111, `${file} is executable`);
 
   const inode = statSync(join(target, 'cmdb-hook')).ino;
-  const second = await runHook(['install', target]);
+  const second = await runHook(['install', target], { watchMemory: true });
   assert.equal(second.code, 0, second.stderr);
+  for (const run of [first, second]) assert.ok(run.peakRssMiB < bare.peakRssMiB + 32, `install peaked at ${run.peakRssMiB.toFixed(1)} MiB; --version at ${bare.peakRssMiB.toFixed(1)}`);
   assert.match(second.summary, new RegExp(`0 file\\(s\\) written, ${expected.length} already up to date`));
   assert.equal(statSync(join(target, 'cmdb-hook')).ino, inode, 'an identical file is not rewritten');
 

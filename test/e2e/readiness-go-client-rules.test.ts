@@ -61,6 +61,24 @@ describe("Go's client rules under the kubelet probe", { concurrency: 2 }, () => 
     handler: chain(9, true),
   });
 
+  probeCase({
+    name: 'Referer on each hop, but none from https to http',
+    source: 'Go client.go refererForURL: no Referer when going from https to http',
+    ready: true,
+    secure: true,
+    handler: (request, response, apps) => {
+      const path = pathOf(request);
+      if (path === '/') return redirect(response, 302, `${apps.secure}/tls`);
+      if (path === '/tls') return redirect(response, 302, `${apps.other}/plain`);
+      reply(response, 200);
+    },
+    check: (apps) => {
+      assert.deepEqual(apps.seen.map((seen) => seen.url), ['/', '/tls', '/plain']);
+      assert.equal(apps.seen[1]?.headers.referer, `${apps.base}/`, 'http to https: the previous URL');
+      assert.equal(apps.seen[2]?.headers.referer, undefined, 'https to http: none');
+    },
+  });
+
   for (const [location, why] of [
     ['http://[bad', /invalid URL/],
     ['http://exa mple/', /invalid URL/],

@@ -49,6 +49,7 @@ describe('the kubelet httpGet probe tests', { concurrency: 2 }, () => {
       assert.deepEqual(Object.keys(headers).sort(), ['accept', 'connection', 'host', 'user-agent']);
       assert.equal(headers.accept, '*/*');
       assert.equal(headers.connection, 'close');
+      assert.equal(headers['user-agent'], 'cmdb-hook-probe', 'not the kubelet\'s kube-probe/<version>: this is not the kubelet');
       assert.equal(headers.host, new URL(apps.base).host);
     },
   });
@@ -109,4 +110,13 @@ describe('the kubelet httpGet probe tests', { concurrency: 2 }, () => {
   probeCase({ name: 'a body of 10 KiB - 1', source: 'kubernetes http_test.go TestHTTPProbeChecker_PayloadNormal', ready: true, handler: body(MAX_BODY - 1, true) });
   probeCase({ name: '10 KiB of a body that never ends', source: 'kubernetes http.go: utilio.ReadAtMost(body, 10 KiB), ErrLimitReached is not fatal', ready: true, handler: body(MAX_BODY, false) });
   probeCase({ name: 'a short body that never ends', source: 'kubernetes http.go: the client timeout covers the body read', ready: false, detail: /last: 200, body not finished within 500ms\)/, handler: body(100, false) });
+  // A body without length or chunks (HTTP/1.0 style) ends when the connection closes: one the app closes is complete,
+  // one the check closes at its timeout is not (Node ends both the same way; this was counted as ready).
+  const untilClose = (close: boolean): Handler => (request) => {
+    const answer = `HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n${'a'.repeat(100)}`;
+    if (close) request.socket.end(answer);
+    else request.socket.write(answer);
+  };
+  probeCase({ name: 'a short body ended by closing the connection', source: 'RFC 9112 section 6.3: no length, the body ends when the connection closes', ready: true, handler: untilClose(true) });
+  probeCase({ name: 'a short body without length that never ends', source: 'kubernetes http.go: the client timeout covers the body read', ready: false, detail: /last: 200, body not finished within 500ms\)/, handler: untilClose(false) });
 });

@@ -145,6 +145,15 @@ test('every flag can come from its env var; a flag beats its env var', async (t)
   assert.equal([...cmdb.records.values()][0]?.cluster, 'from-flag');
 });
 
+test('boolean env vars take true/false, 1/0, yes/no, in any case', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  cmdb.injectFault({ status: 400, times: 8 });
+  for (const [word, strict] of [['true', true], ['1', true], ['YES', true], ['yes', true], ['false', false], ['0', false], ['No', false], ['no', false]] as const) {
+    const run = await runHook(['register', ...flags], { env: { ...env, CMDB_HOOK_STRICT: word } });
+    assert.equal(run.code, strict ? 4 : 0, `CMDB_HOOK_STRICT=${word}: ${run.summary}`);
+  }
+});
+
 test('one ConfigMap for both hooks: register-only env vars do not break deregister', async (t) => {
   const { cmdb, env, flags } = await scene(t);
   const run = await runHook(['deregister', ...flags], { env: { ...env, CMDB_HOOK_READY_URL: 'http://127.0.0.1:1/healthz', CMDB_HOOK_READY_INTERVAL: '1s' } });

@@ -193,6 +193,21 @@ test('--log-level silent drops the JSON lines but keeps the summary sentence (th
   assert.match(run.stderr, /^cmdb-hook register shop\/web-0 container app: registered as .*\n$/);
 });
 
+test('the effective config is logged once at debug level, naming files and never their content; not at info', async (t) => {
+  const { env, flags } = await scene(t, { cmdb: { token: TOKEN } });
+  const debug = await runHook(['register', ...flags, '--cmdb-token-file', tokenFile, '--log-level', 'debug'], { env });
+  assert.equal(debug.code, 0, debug.stderr);
+  const logged = debug.logs.filter((line) => line.msg === 'effective config');
+  assert.equal(logged.length, 1);
+  assert.equal(logged[0]?.level, 20);
+  const config = logged[0]?.config as Record<string, unknown>;
+  assert.equal(config.cluster, 'test-cluster');
+  assert.equal(config.cmdbTokenFile, tokenFile);
+  assert.ok(!debug.stderr.includes(TOKEN.slice(4, 16)), 'no token');
+  const info = await runHook(['register', ...flags, '--cmdb-token-file', tokenFile], { env });
+  assert.equal(info.logs.filter((line) => line.msg === 'effective config').length, 0);
+});
+
 test('--version and --help exit 0', async () => {
   const version = await runHook(['--version']);
   assert.equal(version.code, 0);

@@ -294,6 +294,19 @@ test('a path value that is empty, . or .. is refused, never sent to another reso
   assert.equal(cmdb.requests.length, 0);
 });
 
+test('a pod value that would put a line break into a text header is refused: exit 0, 4 with --strict, nothing sent', async (t) => {
+  const file = join(dir, 'label-header.json');
+  writeFileSync(file, JSON.stringify({ headers: { 'X-Consul-Token': '${token}', 'X-App': '${labels.app}' }, create: { method: 'PUT', path: '/v1/agent/service/register', json: { ID: '${id}' } }, delete: { method: 'PUT', path: '/v1/agent/service/deregister/${id}' } }));
+  const { cmdb, run } = world(t, await startConsul({ token: TOKEN }), file, { labels: 'app="shop\\r\\nX-Injected: yes"' });
+  const lenient = await run('register');
+  assert.equal(lenient.code, 0, lenient.stderr);
+  assert.match(lenient.summary, /header x-app would hold a control or non-ASCII character .*; exit 0 \(fail-open; --strict exits 4\)$/);
+  const strict = await run('register', '--strict');
+  assert.equal(strict.code, 4, strict.stderr);
+  assert.match(strict.summary, /header x-app would hold a control or non-ASCII character .*; exit 4$/);
+  assert.equal(cmdb.requests.length, 0);
+});
+
 interface BadTemplate {
   name: string;
   content: string;

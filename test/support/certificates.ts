@@ -42,3 +42,23 @@ export function makeCertificates(): Certificates {
     serverCert: read('server.crt'),
   };
 }
+
+export interface ServerPair {
+  key: string;
+  cert: string;
+}
+
+/**
+ * Server certificates a client must refuse: one signed by nobody (its own issuer, for 127.0.0.1), and one signed by
+ * the CA of `certs` for another host name only (cmdb.elsewhere.test), served on 127.0.0.1.
+ */
+export function makeBadServerCertificates(certs: Certificates): { selfSigned: ServerPair; wrongName: ServerPair } {
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: certs.dir, stdio: 'pipe' });
+  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    '-keyout', 'self-signed.key', '-out', 'self-signed.crt');
+  writeFileSync(join(certs.dir, 'wrong-name.ext'), 'subjectAltName=DNS:cmdb.elsewhere.test\nextendedKeyUsage=serverAuth\n');
+  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=cmdb.elsewhere.test', '-keyout', 'wrong-name.key', '-out', 'wrong-name.csr');
+  openssl('x509', '-req', '-in', 'wrong-name.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-out', 'wrong-name.crt', '-extfile', 'wrong-name.ext');
+  const read = (file: string) => readFileSync(join(certs.dir, file), 'utf8');
+  return { selfSigned: { key: read('self-signed.key'), cert: read('self-signed.crt') }, wrongName: { key: read('wrong-name.key'), cert: read('wrong-name.crt') } };
+}

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -27,12 +27,16 @@ export interface HookRun {
   summary: string;
   /** The JSON log lines on stderr. */
   logs: Record<string, unknown>[];
+  /** With `watchMemory`: the process's peak resident memory (VmHWM), polled while it ran; 0 otherwise. */
+  peakRssMiB: number;
 }
 
 export interface RunOptions {
   env?: Record<string, string | undefined>;
   /** A test safety net only: the hook must end by itself long before this. */
   killAfterMs?: number;
+  /** Poll /proc/<pid>/status every 10 ms for the peak resident memory (it follows the pid across an exec). */
+  watchMemory?: boolean;
 }
 
 export function runHook(args: string[], options: RunOptions = {}): Promise<HookRun> {
@@ -51,10 +55,22 @@ export function runProcess(argv: string[], options: RunOptions = {}): Promise<Ho
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const killer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? 60_000);
+  let peakKiB = 0;
+  const poll = options.watchMemory
+    ? setInterval(() => {
+        try {
+          const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+          peakKiB = Math.max(peakKiB, Number(hwm?.[1] ?? 0));
+        } catch {
+          // The process is gone.
+        }
+      }, 10)
+    : undefined;
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(killer);
+      clearInterval(poll);
       const lines = stderr.trimEnd().split('\n');
       resolve({
         code,
@@ -64,6 +80,7 @@ export function runProcess(argv: string[], options: RunOptions = {}): Promise<Ho
         durationMs: performance.now() - started,
         summary: lines.at(-1) ?? '',
         logs: lines.filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>),
+        peakRssMiB: peakKiB / 1024,
       });
     });
   });
