@@ -18,6 +18,8 @@ export type AppMode = 'normal' | 'never' | 'hang' | 'slow-body' | 'redirect';
 
 export interface DemoAppOptions {
   readyAfterMs?: number;
+  /** Ready once this many checks have been answered 503, whatever the time (so a slow start of the hook changes nothing). */
+  readyAfterChecks?: number;
   mode?: AppMode;
   /** Called when readiness turns on. */
   onReady?: () => void;
@@ -49,6 +51,7 @@ export async function startDemoApp(options: DemoAppOptions = {}): Promise<DemoAp
 
   const server = http.createServer((request, response) => {
     checks++;
+    if (mode === 'normal' && options.readyAfterChecks !== undefined && checks > options.readyAfterChecks && readyAt === undefined) setReady(true);
     if (mode === 'hang') return;
     if (mode === 'slow-body') {
       response.writeHead(200, { 'content-type': 'text/plain' });
