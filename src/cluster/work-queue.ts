@@ -44,7 +44,10 @@ export interface WorkQueueOptions<S> {
   onRejected?: (key: string, state: S, error: unknown) => void;
 }
 
-/** Plain numbers for metrics: queued and inFlight now; done, failed (permanently) and retried since the start. */
+/**
+ * Plain numbers for metrics. Now: queued (keys waiting to start, backing off or not, and keys in flight that will run
+ * again), inFlight. Since the start: done (operations that succeeded), failed (refusals), retried (transient failures).
+ */
 export interface WorkQueueCounts {
   queued: number;
   inFlight: number;
