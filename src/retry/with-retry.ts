@@ -4,6 +4,7 @@ import { CmdbUnavailableError, HookError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import type { Deadline } from './deadline.ts';
 import { sleepWithin } from './deadline.ts';
+import { BACKOFF, honourRetryAfter } from './retry-delay.ts';
 import { budgetWithin, type TimeBudget } from './time-budget.ts';
 
 export interface RetryOptions {
@@ -14,10 +15,6 @@ export interface RetryOptions {
   attemptTimeoutMs: number;
   log: Logger;
 }
-
-// Exponential backoff with jitter (p-retry's randomize multiplies each delay by 1..2), capped so a long deadline
-// keeps trying every few seconds.
-const BACKOFF = { factor: 2, minTimeout: 200, maxTimeout: 5_000, randomize: true } as const;
 
 /**
  * The one retry layer. Transient errors (decided by the backend) are retried with backoff, honouring Retry-After;
@@ -50,8 +47,7 @@ export async function withRetry<T>(operation: (attempt: TimeBudget) => Promise<T
         signal: deadline.signal,
         async onFailedAttempt({ retryDelay }) {
           const asked = last instanceof CmdbUnavailableError ? last.retryAfterMs : undefined;
-          // A little jitter on top of Retry-After, so a rollout's pods do not all come back in the same millisecond.
-          const wait = asked === undefined ? retryDelay : Math.max(retryDelay, asked * (1 + Math.random() * 0.2));
+          const wait = honourRetryAfter(retryDelay, asked);
           if (wait >= deadline.remaining()) {
             gaveUp = giveUp(`and the next try (in ${formatDuration(wait)}) would pass the ${formatDuration(deadline.totalMs)} deadline`);
             throw gaveUp;
