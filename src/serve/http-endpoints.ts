@@ -85,7 +85,8 @@ export async function startEndpoints(options: EndpointsOptions): Promise<Endpoin
       // A handful of headers is all a probe or a scrape sends.
       maxHeaderSize: 8 * 1024,
     },
-    (request, response) => void answer(routes, request, response),
+    // Nothing a request does may end the process: a failure this late only drops that one connection.
+    (request, response) => void answer(routes, request, response).catch(() => response.destroy()),
   );
   server.maxRequestsPerSocket = MAX_REQUESTS_PER_SOCKET;
   await listen(server, options.listen);
@@ -119,9 +120,19 @@ async function answer(routes: RouteTable, request: IncomingMessage, response: Se
     }
   }
   if (response.destroyed) return;
-  const body = Buffer.from(result.body);
-  response.writeHead(result.status, {
-    'Content-Type': result.contentType ?? TEXT,
+  try {
+    send(response, result);
+  } catch (error) {
+    // A caller's route answered what HTTP cannot carry (a status outside 100-999, a newline in the content type).
+    if (response.headersSent) throw error;
+    send(response, { status: 500, body: `${oneLine(error instanceof Error ? error.message : String(error))}\n` });
+  }
+}
+
+function send(response: ServerResponse, answer: Answer): void {
+  const body = Buffer.from(answer.body);
+  response.writeHead(answer.status, {
+    'Content-Type': answer.contentType ?? TEXT,
     'Content-Length': body.length,
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
+import { createHeartbeat } from '../../src/serve/heartbeat.ts';
 import { startEndpoints } from '../../src/serve/http-endpoints.ts';
 import type { Check, EndpointsOptions } from '../../src/serve/http-endpoints.ts';
 import { parseListenAddress } from '../../src/serve/listen-address.ts';
@@ -158,4 +159,60 @@ test('an address in use is a ConfigError naming the flag', async (t) => {
     startEndpoints({ listen: parseListenAddress('listen', `127.0.0.1:${address.port}`), live: () => OK, ready: () => OK, registry: createRegistry() }),
     (error: unknown) => error instanceof ConfigError && error.message === `--listen (CMDB_HOOK_LISTEN) 127.0.0.1:${address.port} is in use by another process; choose another address or port`,
   );
+});
+
+test('a caller route that answers what HTTP cannot carry is a 500, and the process goes on', async (t) => {
+  const { address } = await serve(t, {
+    routes: {
+      '/bad-status': { GET: () => ({ status: 1000, body: 'x' }) },
+      '/bad-type': { GET: () => ({ status: 200, body: 'x', contentType: 'text/plain\r\nSet-Cookie: a=b' }) },
+    },
+  });
+  for (const path of ['/bad-status', '/bad-type']) {
+    const reply = await ask(address.port, 'GET', path);
+    assert.equal(reply.status, 500, path);
+    assert.equal(reply.headers['set-cookie'], undefined);
+    assert.doesNotMatch(reply.body.trimEnd(), /\n/);
+  }
+  assert.equal((await ask(address.port, 'GET', '/healthz')).status, 200);
+});
+
+test('a client that never finishes its request head is answered 408 and dropped after the 5 s headers timeout', async (t) => {
+  const { address } = await serve(t);
+  const slow = connect(address.port, '127.0.0.1');
+  await once(slow, 'connect');
+  slow.write('GET /metrics HTTP/1.1\r\nHost: x\r\n');
+  let answer = '';
+  slow.setEncoding('utf8').on('data', (chunk: string) => (answer += chunk));
+  const started = performance.now();
+  await once(slow, 'close');
+  const took = performance.now() - started;
+  assert.match(answer, /^HTTP\/1\.1 408 /);
+  // Node checks the timeout once a second: 5 s, give or take that tick and a loaded machine.
+  assert.ok(took >= 4_000 && took < 15_000, `dropped after ${took.toFixed(0)} ms`);
+});
+
+test('[::1] listens on the IPv6 loopback and answers there', async (t) => {
+  const endpoints = await startEndpoints({ listen: { flag: 'listen', host: '::1', port: 0 }, live: () => OK, ready: () => OK, registry: createRegistry() });
+  t.after(() => endpoints.close());
+  assert.equal(endpoints.address.host, '::1');
+  const reply = await new Promise<number>((resolve, reject) => {
+    request({ host: '::1', port: endpoints.address.port, path: '/healthz', agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    }).on('error', reject).end();
+  });
+  assert.equal(reply, 200);
+});
+
+test('/healthz follows a main loop\'s heartbeat', async (t) => {
+  const heartbeat = createHeartbeat('the consume loop', 100);
+  const { address } = await serve(t, { live: heartbeat.check });
+  assert.equal((await ask(address.port, 'GET', '/healthz')).status, 200);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const stuck = await ask(address.port, 'GET', '/healthz');
+  assert.equal(stuck.status, 503);
+  assert.match(stuck.body, /^the consume loop last ran \d+\.\d s ago \(allowed 0\.1 s\)\n$/);
+  heartbeat.beat();
+  assert.equal((await ask(address.port, 'GET', '/healthz')).status, 200);
 });
