@@ -28,10 +28,11 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/scripts/**'], message: 'scripts/ holds build and set-up code; src/ must not import it.' }] }] },
   },
   {
-    // The hooks' cold start and memory must not pay for the controller: src/cluster (and @kubernetes/client-node, ~2.7 MB
-    // bundled) are reached only through a dynamic import() in the controller's own command.
+    // The hooks' cold start and memory must not pay for the long-running modes: src/cluster (and @kubernetes/client-node,
+    // ~2.7 MB bundled) and src/serve (and prom-client, ~107 KB bundled, which loads http, https and zlib) are reached
+    // only through a dynamic import() in those modes' own commands.
     files: ['src/**'],
-    ignores: ['src/cluster/**'],
+    ignores: ['src/cluster/**', 'src/serve/**'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -39,6 +40,7 @@ export default tseslint.config(
           patterns: [
             { group: ['**/scripts/**'], message: 'scripts/ holds build and set-up code; src/ must not import it.' },
             { group: ['**/cluster/**', '@kubernetes/client-node'], message: 'The hooks must not load the controller\'s code: use await import() from the controller command.' },
+            { group: ['**/serve/**', 'prom-client'], message: 'The hooks must not load the endpoints or prom-client: use await import() from a long-running mode\'s command.' },
           ],
         },
       ],
