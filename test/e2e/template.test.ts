@@ -1,4 +1,4 @@
-// --cmdb-kind template end to end (issue 6): the built CLI, run the way the kubelet runs a hook, with the example
+// --cmdb-kind template end to end: the built CLI, run the way the kubelet runs a hook, with the example
 // templates of manifests/templates/ against stand-ins that enforce each API's documented contract
 // (test/support/blueking-stand-in.ts, itop-stand-in.ts, consul-stand-in.ts cite their sources). The token must
 // never show in any output of any run.

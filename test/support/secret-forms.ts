@@ -2,7 +2,7 @@
  * Finding a secret in output, in any form the agent promises to mask (README "Output"): as is, JSON-escaped,
  * percent-encoded (either hex case), base64 (standard and URL-safe, alone or at any of the three alignments inside a
  * longer base64 text). Any 8 characters in a row of one of those forms count, so a secret cut in two at the end of an
- * excerpt is found too. Written apart from src/cmdb/masker.ts on purpose: a test must not share the code it checks.
+ * excerpt is found too. Written apart from src/cmdb/http-client/masker.ts on purpose: a test must not share the code it checks.
  */
 const PIECE = 8;
 

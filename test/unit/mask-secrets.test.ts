@@ -21,8 +21,8 @@ test('several secrets, one inside another, short ones and none', () => {
   assert.equal(maskerOf([])('nothing to hide'), 'nothing to hide');
 });
 
-// A token of 31,000 base64 characters made V8 refuse the old masking RegExp ("too large"), and the error message
-// carried the token. Masking is substring search now: any length works, and takes time in proportion.
+// A RegExp built from a 31,000-character base64 token exceeds V8's limit ("too large"), and its error message would
+// carry the token: masking is a substring search, which takes any length, in time proportional to it.
 test('secrets of any length are masked, without a RegExp made of them', () => {
   for (const length of [31_000, 1024 * 1024]) {
     const secret = randomBytes((length * 3) / 4).toString('base64');

@@ -1,7 +1,7 @@
 /**
  * A Kubernetes API server stand-in for tests: HTTPS on 127.0.0.1 (port 0), certificate made by openssl, bearer tokens,
  * serving pods (and pods/status), core v1 events, namespaces and coordination.k8s.io/v1 leases. Real kubectl works
- * against it (test/e2e/kube-api-stand-in.test.ts). Sources: kubernetes/website content/en/docs/reference/using-api/
+ * against it (test/stand-ins/kube-api-kubectl.test.ts). Sources: kubernetes/website content/en/docs/reference/using-api/
  * api-concepts.md (efficient detection of changes, watch bookmarks, large results in chunks, resource versions,
  * 410 Gone), the API conventions (kubernetes/community contributors/devel/sig-architecture/api-conventions.md:
  * Status kind, concurrency control via resourceVersion, metadata), and kube-apiserver's code where the docs are silent;
