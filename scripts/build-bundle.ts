@@ -1,5 +1,6 @@
 /**
- * `npm run build` step 1: dist/cmdb-hook.cjs, one CommonJS file for images that already carry Node 26, and the main
+ * `npm run build` step 1: dist/cmdb-hook.cjs (and dist/cmdb-hook-cluster.cjs, the long-running modes: see
+ * src/cluster-bundle.ts), one CommonJS file for images that already carry Node 26, and the main
  * script of the single executable's startup snapshot (step 2). CommonJS because a snapshot's main script must be
  * one, and because `require` of a built-in skips the ES module facade, whose creation loads every lazy export of
  * node:http (undici among them: ~25% of a run's start-up). scripts/bundle-prelude.cjs runs first.
@@ -9,10 +10,11 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 
 const DIST = new URL('../dist/', import.meta.url).pathname;
 const BUNDLE = join(DIST, 'cmdb-hook.cjs');
+const CLUSTER_BUNDLE = join(DIST, 'cmdb-hook-cluster.cjs');
 
 /**
  * The built-ins whose bindings cannot go into a snapshot, with what their importers read while loading: data that
@@ -48,9 +50,8 @@ const PLACEHOLDER = '/* LAZY_BUILTINS */ {}';
 const preludeSource = readFileSync(new URL('bundle-prelude.cjs', import.meta.url), 'utf8');
 if (!preludeSource.includes(PLACEHOLDER)) throw new Error(`scripts/bundle-prelude.cjs lost its ${PLACEHOLDER} placeholder`);
 const prelude = preludeSource.replace(PLACEHOLDER, lazyBuiltins());
-await build({
-  entryPoints: [new URL('../src/main.ts', import.meta.url).pathname],
-  outfile: BUNDLE,
+const SRC = new URL('../src/', import.meta.url).pathname;
+const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -62,8 +63,37 @@ await build({
   minifySyntax: true,
   legalComments: 'none',
   charset: 'ascii',
-  define: { CMDB_HOOK_BUILD: JSON.stringify({ commit: commit(), time: new Date().toISOString() }), 'import.meta.url': '__cmdbHookImportMetaUrl' },
+} as const;
+const buildFacts = JSON.stringify({ commit: commit(), time: new Date().toISOString() });
+
+/** In the hooks' bundle, `import('./cluster-side.ts')` becomes src/cluster-bundle.ts's loader of the second bundle. */
+const clusterSideLoader: Plugin = {
+  name: 'cluster-side-loader',
+  setup(builder) {
+    builder.onResolve({ filter: /\/cluster-side\.ts$/ }, () => ({ path: 'cluster-side', namespace: 'cmdb-hook-cluster-side' }));
+    builder.onLoad({ filter: /.*/, namespace: 'cmdb-hook-cluster-side' }, () => ({
+      contents: "module.exports = require('./cluster-bundle.ts').loadClusterBundle();",
+      loader: 'js',
+      resolveDir: SRC,
+    }));
+  },
+};
+
+await build({
+  ...common,
+  entryPoints: [join(SRC, 'main.ts')],
+  outfile: BUNDLE,
+  define: { CMDB_HOOK_BUILD: buildFacts, 'import.meta.url': '__cmdbHookImportMetaUrl' },
   banner: { js: `#!/usr/bin/env node\n${prelude}` },
+  plugins: [clusterSideLoader],
+});
+// The long-running modes: never in a snapshot, so no prelude; loaded by the loader above.
+await build({
+  ...common,
+  entryPoints: [join(SRC, 'cluster-side.ts')],
+  outfile: CLUSTER_BUNDLE,
+  define: { CMDB_HOOK_BUILD: buildFacts, 'import.meta.url': '__cmdbHookImportMetaUrl' },
+  banner: { js: "var __cmdbHookImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 chmodSync(BUNDLE, 0o755);
 mkdirSync(join(DIST, 'hooks'), { recursive: true });

@@ -33,6 +33,8 @@ writeFileSync(seaConfig, JSON.stringify({
   executable: base,
   output: join(OUT, 'cmdb-hook'),
   disableExperimentalSEAWarning: true,
+  // The long-running modes' bundle, read by src/cluster-bundle.ts only when such a mode runs.
+  assets: { 'cmdb-hook-cluster.cjs': join(DIST, 'cmdb-hook-cluster.cjs') },
   // The heap after loading and warming up (src/main.ts) is saved at build time; a run deserializes it instead of
   // loading yargs, got and pino again. (The code cache does not apply to a snapshot.) scripts/bundle-prelude.cjs
   // keeps what V8 cannot serialize out of it.

@@ -14,7 +14,10 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   main: ['cli', 'program'],
   // warm-up.ts loads the HTTP client while the startup snapshot is built.
   cli: ['commands', 'cmdb', 'config', 'settings', 'errors', 'logger', 'retry', 'run-context', 'version', 'program'],
-  commands: ['config', 'hooks', 'sidecar', 'cluster', 'queue', 'serve', 'pod', 'cmdb', 'settings', 'errors', 'logger', 'retry', 'run-context', 'version', 'program'],
+  commands: ['cluster-side', 'config', 'hooks', 'sidecar', 'cluster', 'queue', 'serve', 'pod', 'cmdb', 'settings', 'errors', 'logger', 'retry', 'run-context', 'version', 'program'],
+  // The entry of the long-running modes' bundle (src/cluster-bundle.ts loads it; commands reach it by import()).
+  'cluster-side': ['cluster', 'sidecar', 'queue', 'serve'],
+  'cluster-bundle': ['program'],
   config: ['settings', 'errors'],
   hooks: ['config', 'pod', 'readiness', 'cmdb', 'retry', 'settings', 'errors', 'logger', 'run-context', 'version', 'program'],
   sidecar: ['hooks', 'config', 'serve', 'pod', 'readiness', 'cmdb', 'retry', 'settings', 'errors', 'logger', 'run-context', 'version'],

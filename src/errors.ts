@@ -12,7 +12,22 @@ export const EXIT_CODES = {
   cmdbUnavailable: 5,
 } as const;
 
+// The controller's code is a second bundle (src/cluster-bundle.ts) with its own copy of this module, and errors
+// cross between the two: a backend's CmdbUnavailableError reaches the work queue, a kubeconfig's ConfigError reaches
+// src/cli/run.ts. So `instanceof` checks a brand every copy shares (Symbol.for) and the class's code, not identity.
+const BRAND = Symbol.for('cmdb-hook.HookError');
+
 export abstract class HookError extends Error {
+  /** The code of every instance of the class; undefined for HookError itself, which matches every branded error. */
+  static readonly code: string | undefined = undefined;
+  readonly [BRAND] = true;
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    if (typeof value !== 'object' || value === null || (value as { [BRAND]?: unknown })[BRAND] !== true) return false;
+    return this.code === undefined || (value as { code?: unknown }).code === this.code;
+  }
+
   abstract readonly code: string;
   /** The exit code when this error is not forgiven: always for usage errors, with --strict for the others. */
   abstract readonly exitCode: number;
@@ -24,6 +39,7 @@ export abstract class HookError extends Error {
 
 /** A mistake in flags, env vars or mounted files. The message names the flag or env var and what to do. */
 export class ConfigError extends HookError {
+  static override readonly code = 'ERR_CONFIG';
   override readonly name = 'ConfigError';
   readonly code = 'ERR_CONFIG';
   readonly exitCode = EXIT_CODES.usage;
@@ -32,6 +48,7 @@ export class ConfigError extends HookError {
 
 /** The app did not pass its readiness check before the deadline. */
 export class NotReadyError extends HookError {
+  static override readonly code = 'ERR_NOT_READY';
   override readonly name = 'NotReadyError';
   readonly code = 'ERR_NOT_READY';
   readonly exitCode = EXIT_CODES.notReady;
@@ -40,6 +57,7 @@ export class NotReadyError extends HookError {
 
 /** The CMDB answered with a permanent refusal (a 3xx, a 4xx other than 408, 425, 429, a 2xx body over its limit), or TLS could not be set up. */
 export class CmdbRejectedError extends HookError {
+  static override readonly code = 'ERR_CMDB_REJECTED';
   override readonly name = 'CmdbRejectedError';
   readonly code = 'ERR_CMDB_REJECTED';
   readonly exitCode = EXIT_CODES.cmdbRejected;
@@ -54,6 +72,7 @@ export class CmdbRejectedError extends HookError {
 
 /** The CMDB could not be reached or failed transiently; retried until the deadline. */
 export class CmdbUnavailableError extends HookError {
+  static override readonly code = 'ERR_CMDB_UNAVAILABLE';
   override readonly name = 'CmdbUnavailableError';
   readonly code = 'ERR_CMDB_UNAVAILABLE';
   readonly exitCode = EXIT_CODES.cmdbUnavailable;

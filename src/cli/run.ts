@@ -46,6 +46,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   const lifecycle = (async () => prepared.run(context))();
   let watchdog: NodeJS.Timeout | undefined;
   const overrun = new Promise<never>((_, reject) => {
+    if (!Number.isFinite(deadline.totalMs)) return; // a long-running mode: it ends on SIGTERM, not at a deadline
     watchdog = setTimeout(() => {
       const message = `still ${context.phase === 'readiness' ? 'waiting for readiness' : 'running'} ${formatDuration(deadline.elapsed())} after start; stopped at the deadline`;
       reject(context.phase === 'readiness' ? new NotReadyError(message) : new CmdbUnavailableError(message));

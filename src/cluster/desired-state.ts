@@ -19,6 +19,8 @@ export const FINISHED_PHASES: ReadonlySet<string> = new Set(['Succeeded', 'Faile
 export interface DesiredInput {
   pods: readonly Pod[];
   cluster: string;
+  /** The controller's --field: under the pod's own cmdb-hook.io/field.<key> annotations. */
+  fields?: Record<string, string>;
   /** Ids of the records known to exist (owned by this cluster and live). */
   existing: ReadonlySet<string>;
   now?: Date;
@@ -40,7 +42,7 @@ export function desiredRecords(input: DesiredInput): Map<string, CmdbRecord> {
       const id = recordId(uid, container);
       const ready = running && pod.status?.containerStatuses?.some((status) => status.name === container && status.ready === true) === true;
       if (!ready && !input.existing.has(id)) continue;
-      desired.set(id, buildRecord(identity, { cluster: input.cluster, container, app: settings.app, fields: settings.fields }, 'ready', now));
+      desired.set(id, buildRecord(identity, { cluster: input.cluster, container, app: undefined, fields: input.fields ?? {} }, 'ready', now));
     }
   }
   return desired;

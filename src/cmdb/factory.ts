@@ -15,7 +15,7 @@ export const BACKEND_KINDS: readonly string[] = BACKENDS.map((backend) => backen
 
 /** Every CMDB option: the kind, the connection's, and each backend's own. */
 export const CMDB_OPTIONS: readonly OptionSpec[] = [
-  { flag: 'cmdb-kind', type: 'string', commands: ['register', 'deregister'], default: 'http', describe: 'CMDB backend: http (generic protocol v1), template, netbox or servicenow.' },
+  { flag: 'cmdb-kind', type: 'string', commands: ['register', 'deregister', 'controller'], default: 'http', describe: 'CMDB backend: http (generic protocol v1), template, netbox or servicenow.' },
   ...CONNECTION_OPTIONS,
   ...BACKENDS.flatMap((backend) => backend.options),
 ];
@@ -31,7 +31,7 @@ export interface CmdbSetup {
 
 /** What the run will do: register, or deregister with the --deregister-action given (if any); with a CMDB URL or not. */
 export interface CmdbRun {
-  command: 'register' | 'deregister';
+  command: 'register' | 'deregister' | 'controller';
   deregisterAction: string | undefined;
   urlRequired: boolean;
 }
@@ -50,7 +50,8 @@ export function configureCmdb(read: SettingReader, run: CmdbRun): CmdbSetup {
     if (given) throw new ConfigError(`${settingName(given.flag)} is only used with --cmdb-kind ${other.kind}, and --cmdb-kind is ${kind}; remove it or change the kind`);
   }
   const action = run.deregisterAction ?? spec.deregisterAction;
-  const use: BackendUse = { operations: run.command === 'register' ? ['upsert'] : [action === 'retire' ? 'retire' : 'remove'] };
+  const retire = action === 'retire' ? 'retire' : 'remove';
+  const use: BackendUse = { operations: run.command === 'register' ? ['upsert'] : run.command === 'deregister' ? [retire] : ['upsert', retire] };
   const open = spec.configure(read, connection, use);
   return { kind, connection, deregisterAction: spec.deregisterAction, open };
 }

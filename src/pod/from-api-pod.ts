@@ -1,18 +1,12 @@
 /**
- * A pod as the controller sees it (the API object) turned into what the hook reads from the Downward API, and the
- * per-pod settings the hook takes from its flags read from the pod's annotations instead. buildRecord (record.ts) then
- * gives the same record either way, observedAt aside.
+ * A pod as the controller sees it (the API object) turned into what the hook reads from the Downward API, and which
+ * of its containers get records. buildRecord (record.ts) then gives the same record either way, observedAt aside.
  */
 import type { IPod } from 'kubernetes-models/v1/Pod';
 import type { PodIdentity } from './identity.ts';
 import { withoutKubeletAnnotations } from './kubelet-annotations.ts';
+import { ANNOTATIONS } from './pod-annotations.ts';
 
-/** The annotations a pod carries for the controller: which containers, `--app`, `--field <key>=<value>`. */
-export const ANNOTATIONS = {
-  containers: 'cmdb-hook.io/containers',
-  app: 'cmdb-hook.io/app',
-  fieldPrefix: 'cmdb-hook.io/field.',
-} as const;
 
 /**
  * The Downward API's values, taken from the object the kubelet resolves them from: metadata.name, .uid, .namespace,
@@ -38,12 +32,10 @@ export function identityFromApiPod(pod: IPod): PodIdentity {
   };
 }
 
-/** What a hook of this pod would take from its flags, read from the pod's annotations. */
+/** Which containers of the pod get records (`cmdb-hook.io/containers`; default every regular container). */
 export interface PodSettings {
   /** The containers to keep records of, in spec order. */
   containers: string[];
-  app: string | undefined;
-  fields: Record<string, string>;
   /** Annotation values that name no container of the pod, for a warning. */
   problems: string[];
 }
@@ -60,9 +52,5 @@ export function podSettings(pod: IPod): PodSettings {
     for (const name of wanted) if (!regular.includes(name)) problems.push(`${ANNOTATIONS.containers} names ${JSON.stringify(name)}, which is no container of the pod`);
     containers = regular.filter((name) => wanted.has(name));
   }
-  const fields = new Map<string, string>();
-  for (const [key, value] of Object.entries(annotations)) {
-    if (key.startsWith(ANNOTATIONS.fieldPrefix) && key.length > ANNOTATIONS.fieldPrefix.length) fields.set(key.slice(ANNOTATIONS.fieldPrefix.length), value);
-  }
-  return { containers, app: annotations[ANNOTATIONS.app]?.trim() || undefined, fields: Object.fromEntries(fields), problems };
+  return { containers, problems };
 }

@@ -1,5 +1,6 @@
 import { AGENT_NAME, VERSION } from '../version.ts';
 import type { PodIdentity } from './identity.ts';
+import { annotatedSettings } from './pod-annotations.ts';
 
 /** The record of protocol v1. Its top-level names are a public contract. */
 export interface CmdbRecord {
@@ -34,7 +35,12 @@ export interface RecordSettings {
   fields: Record<string, string>;
 }
 
+/**
+ * The record of one container. The pod's `cmdb-hook.io/app` and `cmdb-hook.io/field.<key>` annotations win over the
+ * settings' app and fields, for the hooks and the controller alike.
+ */
 export function buildRecord(pod: PodIdentity, config: RecordSettings, state: CmdbRecord['state'], now = new Date()): CmdbRecord {
+  const annotated = annotatedSettings(pod.annotations);
   return {
     id: recordId(pod.uid, config.container),
     cluster: config.cluster,
@@ -42,10 +48,10 @@ export function buildRecord(pod: PodIdentity, config: RecordSettings, state: Cmd
     pod: { name: pod.name, uid: pod.uid, ip: pod.ip ?? null, ips: pod.ips },
     container: config.container,
     node: { name: pod.nodeName ?? null, ip: pod.hostIp ?? null },
-    app: config.app ?? pod.labels['app.kubernetes.io/name'] ?? pod.labels.app ?? null,
+    app: annotated.app ?? config.app ?? pod.labels['app.kubernetes.io/name'] ?? pod.labels.app ?? null,
     labels: pod.labels,
     annotations: pod.annotations,
-    fields: config.fields,
+    fields: { ...config.fields, ...annotated.fields },
     state,
     observedAt: now.toISOString(),
     agent: { name: AGENT_NAME, version: VERSION },

@@ -18,12 +18,13 @@ export interface Deadline {
  */
 export function createDeadline(totalMs: number): Deadline {
   const elapsed = () => performance.now();
-  const signal = AbortSignal.timeout(Math.max(1, Math.floor(totalMs - elapsed())));
+  // A long-running mode (the controller) has no deadline: Infinity, whose signal never aborts by time.
+  const signal = Number.isFinite(totalMs) ? AbortSignal.timeout(Math.max(1, Math.floor(totalMs - elapsed()))) : new AbortController().signal;
   return {
     signal,
     totalMs,
     elapsed,
-    remaining: () => Math.max(0, Math.floor(totalMs - elapsed())),
+    remaining: () => (Number.isFinite(totalMs) ? Math.max(0, Math.floor(totalMs - elapsed())) : Number.MAX_SAFE_INTEGER),
     expired: () => signal.aborted || elapsed() >= totalMs,
   };
 }
@@ -33,4 +34,21 @@ export async function sleepWithin(ms: number, deadline: Deadline): Promise<void>
   const wait = Math.min(ms, deadline.remaining());
   if (wait <= 0) return;
   await sleepTimer(wait, undefined, { signal: deadline.signal }).catch(() => undefined);
+}
+
+/**
+ * A deadline `ms` from now that also ends with `signal`: for one step of a run that has no deadline of its own (the
+ * controller's listing of the CMDB), so that step goes through the one retry layer like a hook's request.
+ */
+export function deadlineWithin(ms: number, signal: AbortSignal): Deadline {
+  const start = performance.now();
+  const elapsed = () => performance.now() - start;
+  const ended = AbortSignal.any([signal, AbortSignal.timeout(Math.max(1, Math.floor(ms)))]);
+  return {
+    signal: ended,
+    totalMs: ms,
+    elapsed,
+    remaining: () => Math.max(0, Math.floor(ms - elapsed())),
+    expired: () => ended.aborted || elapsed() >= ms,
+  };
 }

@@ -4,8 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { ConfigError } from '../errors.ts';
 import { settingName } from '../settings/option.ts';
-import { formatListenAddress } from './listen-address.ts';
-import type { ListenAddress } from './listen-address.ts';
+import { formatListenAddress } from '../settings/listen-address.ts';
+import type { ListenAddress } from '../settings/listen-address.ts';
 
 /** What a check says: fine, or why not in one line (it becomes the body of a 503). */
 export type Check = { readonly ok: true } | { readonly ok: false; readonly reason: string };

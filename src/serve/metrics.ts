@@ -34,8 +34,10 @@ export function defineCounter<Label extends string = never>(registry: Registry, 
   return new Counter<Label>({ ...common(registry, spec) });
 }
 
-export function defineGauge<Label extends string = never>(registry: Registry, spec: MetricSpec<Label>): Gauge<Label> {
-  return new Gauge<Label>({ ...common(registry, spec) });
+/** `collect` runs on each scrape, for a value read from elsewhere (a queue's depth) rather than kept up to date. */
+export function defineGauge<Label extends string = never>(registry: Registry, spec: MetricSpec<Label> & { readonly collect?: (gauge: Gauge<Label>) => void }): Gauge<Label> {
+  const { collect } = spec;
+  return new Gauge<Label>({ ...common(registry, spec), ...(collect ? { collect(this: Gauge<Label>) { collect(this); } } : {}) });
 }
 
 /** `buckets` in seconds, the Prometheus base unit: name a histogram `..._seconds`. */

@@ -27,10 +27,9 @@ test('the controller builds, from the API object, the record the hook builds fro
     },
     containers: ['app', 'proxy'],
   });
-  const settings = podSettings(pod);
   for (const container of ['app', 'proxy']) {
-    const fromApi = buildRecord(identityFromApiPod(pod), { cluster: 'prod-eu-1', container, app: settings.app, fields: settings.fields }, 'ready');
-    const fromHook = hookRecord(pod, 'prod-eu-1', container, { app: 'shop-checkout', field: ['owner=team payments, EU', 'tier=gold'] });
+    const fromApi = buildRecord(identityFromApiPod(pod), { cluster: 'prod-eu-1', container, app: undefined, fields: {} }, 'ready');
+    const fromHook = hookRecord(pod, 'prod-eu-1', container);
     assert.deepEqual(withoutTime(fromApi), withoutTime(fromHook), container);
   }
 });
@@ -58,31 +57,42 @@ test('identity: every Downward API value from its place in the object, with the 
   }
 });
 
-test('settings: which containers, the app and the fields, from the pod\'s annotations', () => {
+test('settings: which containers, from the pod\'s cmdb-hook.io/containers annotation', () => {
   const rows: { annotations: Record<string, string>; want: ReturnType<typeof podSettings> }[] = [
-    { annotations: {}, want: { containers: ['app', 'proxy'], app: undefined, fields: {}, problems: [] } },
-    { annotations: { 'cmdb-hook.io/containers': 'proxy' }, want: { containers: ['proxy'], app: undefined, fields: {}, problems: [] } },
-    { annotations: { 'cmdb-hook.io/containers': ' proxy , app,' }, want: { containers: ['app', 'proxy'], app: undefined, fields: {}, problems: [] } },
+    { annotations: {}, want: { containers: ['app', 'proxy'], problems: [] } },
+    { annotations: { 'cmdb-hook.io/containers': 'proxy' }, want: { containers: ['proxy'], problems: [] } },
+    { annotations: { 'cmdb-hook.io/containers': ' proxy , app,' }, want: { containers: ['app', 'proxy'], problems: [] } },
     {
       annotations: { 'cmdb-hook.io/containers': 'app,migrate,debugger' },
       want: {
         containers: ['app'],
-        app: undefined,
-        fields: {},
         problems: ['cmdb-hook.io/containers names "migrate", which is no container of the pod', 'cmdb-hook.io/containers names "debugger", which is no container of the pod'],
       },
     },
-    { annotations: { 'cmdb-hook.io/containers': '' }, want: { containers: [], app: undefined, fields: {}, problems: [] } },
-    { annotations: { 'cmdb-hook.io/app': '  shop-web ' }, want: { containers: ['app', 'proxy'], app: 'shop-web', fields: {}, problems: [] } },
-    { annotations: { 'cmdb-hook.io/app': '  ' }, want: { containers: ['app', 'proxy'], app: undefined, fields: {}, problems: [] } },
-    {
-      annotations: { 'cmdb-hook.io/field.owner': 'payments', 'cmdb-hook.io/field.cost.center': '42', 'cmdb-hook.io/field.': 'x', 'other.io/field.x': 'y' },
-      want: { containers: ['app', 'proxy'], app: undefined, fields: { owner: 'payments', 'cost.center': '42' }, problems: [] },
-    },
+    { annotations: { 'cmdb-hook.io/containers': '' }, want: { containers: [], problems: [] } },
   ];
   for (const { annotations, want } of rows) {
     // migrate is an init container and debugger an ephemeral one: never selected.
     const pod = apiPod({ name: 'web-0', uid: UID, containers: ['app', 'proxy'], initContainers: ['migrate'], ephemeralContainers: ['debugger'], annotations });
     assert.deepEqual(podSettings(pod), want, JSON.stringify(annotations));
+  }
+});
+
+test('the app and the fields from the pod\'s annotations win over the settings, for hook and controller alike', () => {
+  const rows: { annotations: Record<string, string>; want: { app: string | null; fields: Record<string, string> } }[] = [
+    { annotations: {}, want: { app: 'flag-app', fields: { team: 'flag' } } },
+    { annotations: { 'cmdb-hook.io/app': '  shop-web ' }, want: { app: 'shop-web', fields: { team: 'flag' } } },
+    { annotations: { 'cmdb-hook.io/app': '  ' }, want: { app: 'flag-app', fields: { team: 'flag' } } },
+    {
+      annotations: { 'cmdb-hook.io/field.team': 'payments', 'cmdb-hook.io/field.cost.center': '42', 'cmdb-hook.io/field.': 'x', 'other.io/field.x': 'y' },
+      want: { app: 'flag-app', fields: { team: 'payments', 'cost.center': '42' } },
+    },
+  ];
+  for (const { annotations, want } of rows) {
+    const pod = apiPod({ name: 'web-0', uid: UID, annotations });
+    const record = buildRecord(identityFromApiPod(pod), { cluster: 'c', container: 'app', app: 'flag-app', fields: { team: 'flag' } }, 'ready');
+    assert.deepEqual({ app: record.app, fields: record.fields }, want, JSON.stringify(annotations));
+    const fromHook = hookRecord(pod, 'c', 'app', { app: 'flag-app', field: ['team=flag'] });
+    assert.deepEqual({ app: fromHook.app, fields: fromHook.fields }, want, `hook: ${JSON.stringify(annotations)}`);
   }
 });

@@ -4,7 +4,7 @@ import { desiredRecords, podPhases } from '../../src/cluster/desired-state.ts';
 import type { Pod } from '../../src/cluster/kube/pod-cache.ts';
 import type { OrphanClock } from '../../src/cluster/orphan-clock.ts';
 import { liveOwnedIds, planPass, type Plan, type Policy } from '../../src/cluster/plan.ts';
-import { identityFromApiPod, podSettings } from '../../src/pod/from-api-pod.ts';
+import { identityFromApiPod } from '../../src/pod/from-api-pod.ts';
 import { buildRecord, type CmdbRecord } from '../../src/pod/record.ts';
 
 export const CLUSTER = 'prod-eu-1';
@@ -44,8 +44,7 @@ export function pass(input: PassInput): Plan {
 
 /** The record the controller writes for this pod's container, observed at `at`. */
 export function written(pod: Pod, container = 'app', at = T0 - 3_600_000): CmdbRecord {
-  const settings = podSettings(pod);
-  return buildRecord(identityFromApiPod(pod), { cluster: CLUSTER, container, app: settings.app, fields: settings.fields }, 'ready', new Date(at));
+  return buildRecord(identityFromApiPod(pod), { cluster: CLUSTER, container, app: undefined, fields: {} }, 'ready', new Date(at));
 }
 
 /** What a plan does, as `<kind> <namespace>/<pod> <container>` lines. */

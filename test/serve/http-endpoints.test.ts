@@ -10,7 +10,7 @@ import { ConfigError } from '../../src/errors.ts';
 import { createHeartbeat } from '../../src/serve/heartbeat.ts';
 import { startEndpoints } from '../../src/serve/http-endpoints.ts';
 import type { Check, EndpointsOptions } from '../../src/serve/http-endpoints.ts';
-import { parseListenAddress } from '../../src/serve/listen-address.ts';
+import { parseListenAddress } from '../../src/settings/listen-address.ts';
 import { createRegistry, defineCounter } from '../../src/serve/metrics.ts';
 
 const OK: Check = { ok: true };

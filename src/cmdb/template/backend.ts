@@ -12,7 +12,8 @@ import { checkAnswer, foundId } from './check-answer.ts';
 import { loadTemplate, type RequestTemplate, type Template } from './load-template.ts';
 import { Pending, type Scope } from './placeholders.ts';
 
-const HOOKS = ['register', 'deregister'];
+// The hooks and the controller write the same records through the same backends.
+const HOOKS = ['register', 'deregister', 'controller'];
 
 /** --cmdb-kind template: its one setting is the request template. */
 export const templateBackend: BackendSpec = {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ConfigError } from '../../src/errors.ts';
-import { formatListenAddress, parseListenAddress } from '../../src/serve/listen-address.ts';
+import { formatListenAddress, parseListenAddress } from '../../src/settings/listen-address.ts';
 
 const ACCEPTED: [string, string | undefined, number][] = [
   [':9102', undefined, 9102],

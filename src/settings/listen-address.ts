@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { ConfigError } from '../errors.ts';
-import { settingName } from '../settings/option.ts';
+import { settingName } from './option.ts';
 
 /** Where the long-running modes' endpoints listen. `host` undefined: every interface, both families. */
 export interface ListenAddress {

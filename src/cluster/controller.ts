@@ -1,0 +1,146 @@
+/**
+ * `cmdb-hook controller`: list+watch the selected pods, keep the CMDB's records of the cluster converged with them
+ * (reconciler.ts), write as the leader only (a Lease), and tell what happened in logs, Events and metrics.
+ * `--once` runs one full pass and ends; `--dry-run` prints each pass's plan and writes nothing. A long-running
+ * controller has no deadline: SIGTERM or SIGINT stop it (the Lease is released, Events flushed).
+ */
+import type { CmdbBackend } from '../cmdb/backend.ts';
+import type { ControllerConfig } from '../config/controller-config.ts';
+import { CmdbUnavailableError, ConfigError } from '../errors.ts';
+import type { Outcome, RunContext } from '../run-context.ts';
+import { settingName } from '../settings/option.ts';
+import { formatDuration } from '../settings/duration.ts';
+import { createRegistry } from '../serve/metrics.ts';
+import { controllerMetrics } from './controller-metrics.ts';
+import { createCmdbWriter, type CmdbWriter } from './cmdb-writer.ts';
+import { createKubeClient } from './kube/api-client.ts';
+import { createEventRecorder } from './kube/events.ts';
+import { loadKubeConnection } from './kube/kube-config.ts';
+import { listWatchPods } from './kube/list-watch.ts';
+import { listRecords } from './record-listing.ts';
+import { Reconciler } from './reconciler.ts';
+import { runLongLived } from './long-lived.ts';
+
+/** The CMDB side, configured by the command (src/commands/controller.ts) in the hooks' bundle. */
+export interface ControllerCmdb {
+  kind: string;
+  open(): CmdbBackend;
+  requestTimeoutMs: number;
+}
+
+/** A listing of the CMDB may take this long, retries included, before the pass counts as failed. */
+const LISTING_MS = 5 * 60_000;
+
+export async function runController(config: ControllerConfig, cmdb: ControllerCmdb, context: RunContext): Promise<Outcome> {
+  const { log } = context;
+  context.subject = `cluster ${config.cluster}`;
+  const stopping = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.info({ signal }, `${signal}: stopping`);
+    stopping.abort();
+  };
+  process.once('SIGTERM', onSignal).once('SIGINT', onSignal);
+  const stop = AbortSignal.any([stopping.signal, context.deadline.signal]);
+
+  let backend = cmdb.open();
+  if (!backend.list) throw new ConfigError(`${settingName('cmdb-kind')} ${cmdb.kind} cannot list its records, which the controller compares with the pods; give the template a "list" step, or use another kind`);
+  const connection = loadKubeConnection({ kubeconfig: config.kubeconfig, env: context.env });
+  log.info({ kube: connection.describe() }, `watching pods with ${config.selector ? `selector ${config.selector}` : 'any labels'} in ${config.namespaces.length > 0 ? config.namespaces.join(', ') : 'every namespace'}`);
+  const client = createKubeClient(connection, { userAgentSuffix: 'controller' });
+  const registry = createRegistry({ processMetrics: !config.once });
+  let writer: CmdbWriter | undefined;
+  const reconciler: Reconciler = new Reconciler({
+    config,
+    log,
+    print: (text) => context.print(text.replace(/\n$/, '')),
+    listRecords: async () => {
+      // Opened again for each listing: a rotated token or password file is read anew.
+      backend = cmdb.open();
+      const listing = await listRecords(backend, { cluster: config.cluster, signal: stop, log, attemptTimeoutMs: cmdb.requestTimeoutMs, withinMs: Math.min(LISTING_MS, context.deadline.remaining()) });
+      return listing.records;
+    },
+    onPass(plan) {
+      const count = (kind: string) => plan.actions.filter((action) => action.kind === kind).length;
+      for (const kind of ['create', 'update', 'retire']) metrics.planned.set({ action: kind }, count(kind));
+      metrics.waiting.set(plan.waiting);
+      metrics.capped.set(plan.capped);
+      metrics.retireBlocked.set(plan.retireBlocked ? 1 : 0);
+    },
+  });
+  const metrics = controllerMetrics(registry, { queue: () => writer?.queue.counts(), pods: () => reconciler.podCount, records: () => reconciler.recordCount });
+  const events = config.dryRun ? undefined : createEventRecorder({ client, onDrop: (why) => metrics.eventsDropped.inc({ why }) });
+  const startWriting = (signal: AbortSignal) => {
+    if (config.dryRun) return;
+    writer = createCmdbWriter({
+      backend: () => backend,
+      client,
+      deregisterAction: config.deregisterAction,
+      concurrency: config.cmdbConcurrency,
+      ratePerSecond: config.cmdbRate,
+      attemptTimeoutMs: cmdb.requestTimeoutMs,
+      signal,
+      log,
+      metrics,
+      events,
+      onWritten: (action, removed) => reconciler.written(action, removed),
+    });
+    reconciler.setWriter(writer);
+  };
+  const stopWriting = () => reconciler.setWriter(undefined);
+
+  const watching = new AbortController();
+  const watch = listWatchPods(
+    {
+      client,
+      namespaces: config.namespaces,
+      labelSelector: config.selector || undefined,
+      signal: AbortSignal.any([stop, watching.signal]),
+      onProblem(problem) {
+        metrics.watchProblems.inc({ action: problem.action, kind: problem.forbidden ? 'forbidden' : problem.stalled ? 'stalled' : 'error' });
+        const where = problem.scope === '*' ? 'every namespace' : `namespace ${problem.scope}`;
+        if (problem.forbidden) log.error({ err: problem.error, scope: problem.scope }, `may not ${problem.action} pods in ${where} (403): its records are never retired; grant pods get/list/watch there or narrow --namespace`);
+        else log.warn({ err: problem.error, scope: problem.scope, retryInMs: problem.retryInMs }, `${problem.action} of pods in ${where} failed; trying again`);
+      },
+    },
+    {
+      synced: (pods, info) => {
+        metrics.notListable.set(info.notListable.length);
+        reconciler.synced(pods, info);
+      },
+      added: (pod) => reconciler.added(pod),
+      modified: (pod) => reconciler.modified(pod),
+      deleted: (pod) => reconciler.deleted(pod),
+    },
+  );
+
+  try {
+    if (config.once) return await runOnce(config, reconciler, startWriting, () => writer, stop, watching);
+    return await runLongLived({ config, client, connection, context, reconciler, registry, metrics, stop, startWriting, stopWriting, env: context.env });
+  } finally {
+    watching.abort();
+    stopping.abort();
+    await watch;
+    await events?.flush(AbortSignal.timeout(2_000));
+    client.close();
+    process.off('SIGTERM', onSignal).off('SIGINT', onSignal);
+  }
+}
+
+/** One pass: the pods listed once, the CMDB listed once, the plan applied; then the watch stops. */
+async function runOnce(config: ControllerConfig, reconciler: Reconciler, startWriting: (signal: AbortSignal) => void, writer: () => CmdbWriter | undefined, stop: AbortSignal, watching: AbortController): Promise<Outcome> {
+  const started = performance.now();
+  const aborted = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }));
+  await Promise.race([reconciler.podsSeen, aborted]);
+  watching.abort();
+  if (stop.aborted) throw new CmdbUnavailableError('stopped before the pods were listed');
+  startWriting(stop);
+  const plan = await reconciler.fullPass();
+  const queue = writer()?.queue;
+  await queue?.idle();
+  const counts = queue?.counts();
+  const actions = `${plan.actions.length} action(s)${plan.retireBlocked ? ', retire blocked (more than half)' : ''}`;
+  if (config.dryRun) return { summary: `planned ${actions} in ${formatDuration(performance.now() - started)}; nothing written (--dry-run)` };
+  const left = plan.actions.length - (counts?.done ?? 0);
+  if (left > 0) throw new CmdbUnavailableError(`${left} of ${actions} not done (${counts?.failed ?? 0} refused, the rest unfinished at the deadline or stop)`);
+  return { summary: `${actions} done in ${formatDuration(performance.now() - started)}` };
+}

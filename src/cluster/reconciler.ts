@@ -1,0 +1,202 @@
+/**
+ * The controller's memory and its two ways of acting:
+ *   - a full pass lists the CMDB's records of the cluster, plans against every pod seen (plan.ts) and hands each
+ *     action to the writer; it runs at start, every --resync, after a pod is deleted (once its orphan grace is over),
+ *     and after a pod that registers itself turned ready (to write what its hook did not);
+ *   - between passes, a pod event plans that pod alone against the records known (the last listing, moved on by the
+ *     controller's own writes): create and update only, never retire, and not for pods that register themselves.
+ * Nothing is written before the first listing succeeded: without it every record would look missing.
+ */
+import type { ControllerConfig } from '../config/controller-config.ts';
+import type { Logger } from '../logger.ts';
+import type { CmdbRecord } from '../pod/record.ts';
+import { desiredRecords, podPhases } from './desired-state.ts';
+import { formatPlan } from './format-plan.ts';
+import { ALL_NAMESPACES, type Pod, type PodHandler, type SyncInfo } from './kube/pod-cache.ts';
+import { OrphanClock } from './orphan-clock.ts';
+import { liveOwnedIds, planPass, type Plan, type PlanAction } from './plan.ts';
+import type { PassScheduler } from './pass-scheduler.ts';
+import { registersItself } from './registers-itself.ts';
+
+/** Where the plan's actions go: the work queue of the leader; none while another replica leads. */
+export interface Writer {
+  write(action: PlanAction, pod: Pod | undefined): void;
+}
+
+export interface ReconcilerOptions {
+  config: Pick<ControllerConfig, 'cluster' | 'fields' | 'namespaces' | 'policy' | 'orphanGraceMs' | 'maxRetire' | 'dryRun'>;
+  listRecords(): Promise<CmdbRecord[]>;
+  log: Logger;
+  /** --dry-run: where each pass's plan is printed. */
+  print(text: string): void;
+  /** Told after each full pass (metrics, /readyz). */
+  onPass?(plan: Plan, records: number): void;
+  /** Told of each pod seen, with whether every record it calls for is in the CMDB (the readiness gate). */
+  onPodState?(pod: Pod, registered: boolean): void;
+  onPodGone?(uid: string): void;
+}
+
+/** After a self-registering pod turns ready, the full pass that writes what its hook did not waits this long. */
+export const HOOK_GRACE_MS = 30_000;
+
+export class Reconciler implements PodHandler {
+  private readonly options: ReconcilerOptions;
+  private readonly pods = new Map<string, Pod>();
+  private readonly known = new Map<string, CmdbRecord>();
+  private readonly clock = new OrphanClock();
+  private info: SyncInfo = { complete: false, notListable: [ALL_NAMESPACES], relisted: [] };
+  private listed = false;
+  private writer: Writer | undefined;
+  scheduler: PassScheduler | undefined;
+
+  constructor(options: ReconcilerOptions) {
+    this.options = options;
+  }
+
+  private podsListed = false;
+  private markListed!: () => void;
+  /** Resolves once every scope has its first list (or 403). */
+  readonly podsSeen = new Promise<void>((resolve) => {
+    this.markListed = resolve;
+  });
+
+  /** Whether a full pass has run: the pods and the CMDB both listed (/readyz). */
+  get ready(): boolean {
+    return this.listed && this.podsListed;
+  }
+
+  get podCount(): number {
+    return this.pods.size;
+  }
+
+  get recordCount(): number {
+    return liveOwnedIds([...this.known.values()], this.options.config.cluster).size;
+  }
+
+  /** Starts (or stops, with undefined) writing: the leader has a writer, a follower none. */
+  setWriter(writer: Writer | undefined): void {
+    this.writer = writer;
+  }
+
+  synced(pods: Pod[], info: SyncInfo): void {
+    this.pods.clear();
+    for (const pod of pods) if (pod.metadata?.uid) this.pods.set(pod.metadata.uid, pod);
+    this.info = info;
+    const first = !this.podsListed;
+    this.podsListed = true;
+    this.markListed();
+    if (first) {
+      this.scheduler?.within(0, 'pods listed');
+      return;
+    }
+    // A relist: pods deleted while the watch was away are gone now; the pass after the grace retires their records.
+    this.startOrphanClocks((uid) => !this.pods.has(uid));
+    for (const pod of pods) this.podChanged(pod);
+    this.scheduler?.within(this.options.config.orphanGraceMs + 1000, 'pods relisted');
+  }
+
+  added(pod: Pod): void {
+    this.modified(pod);
+  }
+
+  modified(pod: Pod): void {
+    const uid = pod.metadata?.uid;
+    if (!uid) return;
+    this.pods.set(uid, pod);
+    this.podChanged(pod);
+  }
+
+  deleted(pod: Pod): void {
+    const uid = pod.metadata?.uid;
+    if (!uid) return;
+    this.pods.delete(uid);
+    this.options.onPodGone?.(uid);
+    this.startOrphanClocks((each) => each === uid);
+    this.scheduler?.within(this.options.config.orphanGraceMs + 1000, 'a pod was deleted');
+  }
+
+  /** One full pass: list the CMDB, plan, write (or print, with --dry-run). Throws when the CMDB could not be listed. */
+  async fullPass(): Promise<Plan> {
+    if (!this.podsListed) throw new Error('a full pass before the pods were listed');
+    const all = await this.options.listRecords();
+    // With --namespace, a record of another namespace is no business of this controller: its pod is not watched, so
+    // its absence says nothing (and the half rule counts only the records this controller could retire).
+    const scope = this.options.config.namespaces;
+    const records = scope.length > 0 ? all.filter((record) => scope.includes(record.namespace)) : all;
+    this.known.clear();
+    for (const record of records) this.known.set(record.id, record);
+    this.listed = true;
+    const { config } = this.options;
+    const pods = [...this.pods.values()];
+    const desired = desiredRecords({ pods, cluster: config.cluster, fields: config.fields, existing: liveOwnedIds(records, config.cluster), onProblem: (problem) => this.options.log.warn({ problem }, 'a pod\'s cmdb-hook.io/ annotations name what is not there') });
+    const plan = planPass({
+      cluster: config.cluster,
+      policy: config.policy,
+      desired,
+      listed: records,
+      podPhases: podPhases(pods),
+      notListable: this.info.notListable,
+      orphanGraceMs: config.orphanGraceMs,
+      maxRetire: config.maxRetire,
+      now: new Date(),
+      clock: this.clock,
+    });
+    if (config.dryRun) this.options.print(formatPlan(plan));
+    else for (const action of plan.actions) this.writer?.write(action, this.podOf(action.record));
+    if (plan.retireBlocked) this.options.log.error(plan.retireBlocked, `retire blocked: ${plan.retireBlocked.due} of ${plan.retireBlocked.owned} owned records would be retired, more than half; nothing retired (a lost node or a broken list is more likely than so many pods gone)`);
+    if (this.info.notListable.length > 0) this.options.log.error({ notListable: this.info.notListable }, 'pods of these namespaces cannot be listed (403): none of their records is retired');
+    if (plan.capped > 0) this.options.log.warn({ capped: plan.capped }, `${plan.capped} retirements held back by --max-retire until the next pass`);
+    this.scheduler?.within(this.clock.size > 0 ? config.orphanGraceMs + 1000 : Number.POSITIVE_INFINITY, 'records waiting for the orphan grace');
+    for (const pod of pods) this.reportPod(pod);
+    this.options.onPass?.(plan, this.recordCount);
+    return plan;
+  }
+
+  /** A write the writer made: the records known move on with it. */
+  written(action: PlanAction, removed: boolean): void {
+    if (action.kind !== 'retire') this.known.set(action.record.id, action.record);
+    else if (removed) this.known.delete(action.record.id);
+    else this.known.set(action.record.id, { ...action.record, state: 'terminated' });
+    const pod = this.podOf(action.record);
+    if (pod) this.reportPod(pod);
+  }
+
+  /** The orphan grace counts from when the controller first saw the pod gone, not from the next pass. */
+  private startOrphanClocks(gone: (uid: string) => boolean): void {
+    const now = Date.now();
+    for (const record of this.known.values()) if (record.state !== 'terminated' && gone(record.pod?.uid)) this.clock.missingSince(record.id, now);
+  }
+
+  private podOf(record: CmdbRecord): Pod | undefined {
+    return this.pods.get(record.pod?.uid);
+  }
+
+  private desiredOf(pod: Pod): Map<string, CmdbRecord> {
+    const { config } = this.options;
+    return desiredRecords({ pods: [pod], cluster: config.cluster, fields: config.fields, existing: liveOwnedIds([...this.known.values()], config.cluster) });
+  }
+
+  private podChanged(pod: Pod): void {
+    const { config } = this.options;
+    if (!this.listed || config.dryRun) return;
+    const desired = this.desiredOf(pod);
+    const listed = [...desired.keys()].map((id) => this.known.get(id)).filter((record): record is CmdbRecord => record !== undefined);
+    const plan = planPass({ cluster: config.cluster, policy: config.policy === 'sync' ? 'upsert-only' : config.policy, desired, listed, podPhases: new Map(), notListable: [], orphanGraceMs: config.orphanGraceMs, maxRetire: 0, now: new Date() });
+    if (plan.actions.length > 0 && registersItself(pod)) {
+      // Its hook writes these in a moment; the pass after the grace lists the CMDB and writes what it did not.
+      this.scheduler?.within(HOOK_GRACE_MS, 'a pod that registers itself changed');
+    } else {
+      for (const action of plan.actions) this.writer?.write(action, pod);
+    }
+    this.reportPod(pod, desired);
+  }
+
+  private reportPod(pod: Pod, desired = this.desiredOf(pod)): void {
+    if (!this.options.onPodState) return;
+    const registered = desired.size > 0 && [...desired.values()].every((record) => {
+      const known = this.known.get(record.id);
+      return known !== undefined && known.state !== 'terminated' && known.pod?.ip === record.pod.ip;
+    });
+    this.options.onPodState(pod, registered);
+  }
+}
