@@ -72,6 +72,8 @@ interface Entry {
 // out first) against a caller that never hears of some deletion. A uid let out early is met again as a new pod: its
 // latest copy says True, or the server refuses a patch for its uid.
 const MAX_REMEMBERED = 50_000;
+// Node's timers hold at most 2^31-1 ms (a longer delay fires at once): a longer --gate-timeout re-arms on the way.
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function createReadinessGate(options: ReadinessGateOptions): ReadinessGate {
   const { client, strict, gateTimeoutMs, signal, log } = options;
@@ -122,7 +124,7 @@ export function createReadinessGate(options: ReadinessGateOptions): ReadinessGat
       entry.timer = unref(setTimeout(() => {
         entry.timer = entry.deadline = undefined;
         schedule(uid);
-      }, timerMs(deadline - now)));
+      }, Math.min(timerMs(deadline - now), MAX_TIMER_MS)));
     }
     return undefined;
   }

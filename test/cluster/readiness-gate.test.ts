@@ -217,3 +217,15 @@ test('kubectl wait --for=condition=cmdb-hook.io/registered returns once the gate
   assert.equal(met.code, 0, met.stderr);
   assert.match(met.stdout, /pod\/web-0 condition met/);
 });
+
+test('a --gate-timeout beyond what a Node timer holds (2^31-1 ms) waits instead of firing at once', async (t) => {
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.name);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const { api, gate, patches, pod } = await scene(t, { gateTimeoutMs: 30 * 24 * 3600_000 });
+  addReadyNow(api, 'web-0');
+  gate.update(pod('web-0'), false);
+  await idle(200);
+  assert.deepEqual([patches('web-0'), gate.pending(), warnings], [0, 1, []]);
+});
