@@ -143,6 +143,8 @@ for (const { dir, objects: expected, namespace, podRules, dryRun } of DIRECTORIE
         assert.equal((workload.spec as { replicas?: number }).replicas, 2);
         const spread = pod.topologySpreadConstraints?.find((constraint) => constraint.topologyKey === 'kubernetes.io/hostname');
         assert.ok(spread?.whenUnsatisfiable === 'DoNotSchedule' && spread.maxSkew === 1 && manifest.selects(spread.labelSelector, labels), `${owner}: replicas are not kept on different nodes`);
+        // Taints ignored (the default), a lost node counts as an empty domain and the lost replica cannot be replaced.
+        assert.equal(spread.nodeTaintsPolicy, 'Honor', `${owner}: a lost node would keep the replacement Pending`);
 
         const listen = parseListenAddress('listen', command.flags.get('listen')?.[0] ?? ':9102');
         const probes = { livenessProbe: '/healthz', readinessProbe: '/readyz' } as const;
