@@ -8,14 +8,14 @@
 //      a grace period longer than the preStop --timeout;
 //   4. (inject) the init container installs the binary into an emptyDir that the app mounts at /opt/cmdb-hook (the
 //      single executable's loader path is fixed there) and its hooks call.
+// Checks 1 and 2 are test/support/kubelet/schema.ts; manifests-controller.test.ts covers manifests/controller.
 import assert from 'node:assert/strict';
 import { posix } from 'node:path';
 import { describe, test } from 'node:test';
-import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
-import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
 import type { IConfigMap, IContainer, IPodTemplateSpec, ISecret, IVolume } from 'kubernetes-models/v1';
 import { parseDuration } from '../../src/settings/duration.ts';
 import { label, render, type KubeObject } from '../support/kubelet/render.ts';
+import { schemaError, unknownFields } from '../support/kubelet/schema.ts';
 
 /** Each directory, the objects it must render (kind/name), and where its hook binary lives. */
 const DIRECTORIES = [
@@ -43,40 +43,6 @@ const DOWNWARD_API_ENV: Record<string, string> = {
 const DEREGISTER_DEFAULT_TIMEOUT_S = 10;
 const DEFAULT_GRACE_PERIOD_S = 30;
 
-/** A kubernetes-models class: construct from plain data, validate() throws on a schema violation. */
-interface ModelClass {
-  new (data: never): { validate(): void };
-  prototype: { validate(): void };
-}
-
-const MODELS: Record<string, ModelClass> = {
-  'apps/v1/Deployment': Deployment,
-  'apps/v1/StatefulSet': StatefulSet,
-  'v1/ConfigMap': ConfigMap,
-  'v1/Secret': Secret,
-  'v1/Service': Service,
-};
-
-// ---------------------------------------------------------------------------------------------------------------
-// Rendering
-
-function modelOf(object: KubeObject): ModelClass {
-  const model = MODELS[`${object.apiVersion}/${object.kind}`];
-  assert.ok(model, `${label(object)}: no kubernetes-models class registered for ${object.apiVersion} ${object.kind}`);
-  return model;
-}
-
-/** The schema violation kubernetes-models reports for the object, or undefined when it is valid (check 1). */
-function schemaError(object: KubeObject): string | undefined {
-  const Model = modelOf(object);
-  try {
-    new Model(object as never).validate();
-    return undefined;
-  } catch (error) {
-    return error instanceof Error ? error.message : String(error);
-  }
-}
-
 function find<T>(objects: KubeObject[], kind: string, name: string): T {
   const object = objects.find((candidate) => candidate.kind === kind && candidate.metadata.name === name);
   assert.ok(object, `no ${kind}/${name} among the rendered objects ${objects.map(label).join(', ')}`);
@@ -88,55 +54,6 @@ function podTemplates(objects: KubeObject[]): { owner: string; template: IPodTem
   return objects
     .filter((object) => object.kind === 'Deployment' || object.kind === 'StatefulSet')
     .map((object) => ({ owner: label(object), template: (object as unknown as { spec: { template: IPodTemplateSpec } }).spec.template }));
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Check 2: unknown fields
-//
-// kubernetes-models 5.x ships no JSON schemas as data: node_modules/kubernetes-models/_schemas/<Definition>.js (exported
-// as `kubernetes-models/_schemas/*`, typed only as `validate(data: unknown): boolean`) are ajv *standalone* validators,
-// compiled code with no `properties` or `$ref` objects left to walk ($refs became imports of other _schemas modules,
-// `properties` became `void 0!==data.<name>` reads). The schema is still all there, in what that code reads: the
-// compiled validator reads every declared property of each object it visits (present or not), follows $refs and array
-// `items` into nested objects, iterates `additionalProperties` maps (labels, ConfigMap data) key by key, and treats
-// IntOrString / Quantity values as leaves. So the walker hands the model's own validator a Proxy of the object that
-// records every property read, recursively; an own key of an object that the validator never read is not declared
-// by the schema. An object on which the validator read nothing at all is free-form in the schema (no properties,
-// e.g. RawExtension) and is skipped. Nothing is hard-coded: the field names come only from kubernetes-models.
-
-/** JSON pointers of the keys in `object` that its kind's schema does not declare. */
-function unknownFields(object: KubeObject): string[] {
-  const seen = new Map<object, { pointer: string; read: Set<PropertyKey> }>();
-  const proxies = new Map<object, object>();
-  const track = (value: unknown, pointer: string): unknown => {
-    if (typeof value !== 'object' || value === null) return value;
-    const existing = proxies.get(value);
-    if (existing) return existing;
-    const read = new Set<PropertyKey>();
-    seen.set(value, { pointer, read });
-    const proxy = new Proxy(value, {
-      get(target, key) {
-        read.add(key);
-        const child: unknown = Reflect.get(target, key);
-        return typeof key === 'string' && Object.hasOwn(target, key) ? track(child, `${pointer}/${key}`) : child;
-      },
-    });
-    proxies.set(value, proxy);
-    return proxy;
-  };
-  // The model's validate() with the tracked copy as `this` runs exactly the validator check 1 runs.
-  try {
-    modelOf(object).prototype.validate.call(track(structuredClone(object), ''));
-  } catch {
-    // A wrong type is check 1's to report. The validators collect all errors, so every field was read by now.
-  }
-
-  const unknown: string[] = [];
-  for (const [target, { pointer, read }] of seen) {
-    if (Array.isArray(target) || read.size === 0) continue;
-    for (const key of Object.keys(target)) if (!read.has(key)) unknown.push(`${pointer}/${key}`);
-  }
-  return unknown.sort();
 }
 
 // ---------------------------------------------------------------------------------------------------------------
