@@ -3,7 +3,7 @@ import { defineCounter, defineGauge, defineHistogram } from '../serve/metrics.ts
 import type { WorkQueueCounts } from './work-queue.ts';
 
 /** The controller's metrics (each prefixed cmdb_hook_); labels carry bounded values only, never a pod or record id. */
-export function controllerMetrics(registry: Registry, read: { queue: () => WorkQueueCounts | undefined; pods: () => number; records: () => number }) {
+export function controllerMetrics(registry: Registry, read: { queue: () => WorkQueueCounts | undefined; pods: () => number; records: () => number; gatesPending: () => number }) {
   return {
     writes: defineCounter<'action' | 'outcome'>(registry, { name: 'controller_writes_total', help: 'CMDB writes by action (create, update, retire) and outcome (ok; failed: refused by the CMDB, not tried again until the record changes).', labelNames: ['action', 'outcome'] }),
     skippedRetires: defineCounter(registry, { name: 'controller_retires_skipped_total', help: 'Retirements not made because the pod, looked up by name, still runs (outside --selector or --namespace).' }),
@@ -18,7 +18,8 @@ export function controllerMetrics(registry: Registry, read: { queue: () => WorkQ
     watchProblems: defineCounter<'action' | 'kind'>(registry, { name: 'controller_watch_problems_total', help: 'Failures of the pods\' list and watch, by action (list, watch) and kind (forbidden, stalled, error).', labelNames: ['action', 'kind'] }),
     leader: defineGauge(registry, { name: 'controller_leader', help: '1 while this replica holds the Lease and writes.' }),
     eventsDropped: defineCounter<'why'>(registry, { name: 'controller_events_dropped_total', help: 'Kubernetes Events not sent, by why (rate-limited, queue-full, failed).', labelNames: ['why'] }),
-    gatesPending: defineGauge(registry, { name: 'controller_readiness_gates_pending', help: 'Pods whose cmdb-hook.io/registered condition is not True yet.' }),
+    gatesPending: defineGauge(registry, { name: 'controller_readiness_gates_pending', help: 'Pods with the readiness gate whose cmdb-hook.io/registered condition is not True yet.', collect: (gauge) => gauge.set(read.gatesPending()) }),
+    gatesSet: defineCounter<'reason'>(registry, { name: 'controller_readiness_gates_set_total', help: 'cmdb-hook.io/registered conditions written, by reason (CMDBRegistered, CMDBUnavailable, CMDBPending).', labelNames: ['reason'] }),
     pods: defineGauge(registry, { name: 'controller_pods', help: 'Selected pods seen.', collect: (gauge) => gauge.set(read.pods()) }),
     records: defineGauge(registry, { name: 'controller_records', help: 'Live records of this cluster known in the CMDB.', collect: (gauge) => gauge.set(read.records()) }),
     queued: defineGauge(registry, { name: 'controller_queue_depth', help: 'Records waiting for a write (backing off or not).', collect: (gauge) => gauge.set(read.queue()?.queued ?? 0) }),

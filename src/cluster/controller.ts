@@ -18,6 +18,7 @@ import { createEventRecorder } from './kube/events.ts';
 import { loadKubeConnection } from './kube/kube-config.ts';
 import { listWatchPods } from './kube/list-watch.ts';
 import { listRecords } from './record-listing.ts';
+import { createReadinessGate, type ReadinessGate } from './readiness-gate.ts';
 import { Reconciler } from './reconciler.ts';
 import { runLongLived } from './long-lived.ts';
 
@@ -49,6 +50,7 @@ export async function runController(config: ControllerConfig, cmdb: ControllerCm
   const client = createKubeClient(connection, { userAgentSuffix: 'controller' });
   const registry = createRegistry({ processMetrics: !config.once });
   let writer: CmdbWriter | undefined;
+  let gate: ReadinessGate | undefined;
   const reconciler: Reconciler = new Reconciler({
     config,
     log,
@@ -59,6 +61,8 @@ export async function runController(config: ControllerConfig, cmdb: ControllerCm
       const listing = await listRecords(backend, { cluster: config.cluster, signal: stop, log, attemptTimeoutMs: cmdb.requestTimeoutMs, withinMs: Math.min(LISTING_MS, context.deadline.remaining()) });
       return listing.records;
     },
+    onPodState: (pod, registered) => gate?.update(pod, registered),
+    onPodGone: (uid) => gate?.forget(uid),
     onPass(plan) {
       const count = (kind: string) => plan.actions.filter((action) => action.kind === kind).length;
       for (const kind of ['create', 'update', 'retire']) metrics.planned.set({ action: kind }, count(kind));
@@ -67,7 +71,7 @@ export async function runController(config: ControllerConfig, cmdb: ControllerCm
       metrics.retireBlocked.set(plan.retireBlocked ? 1 : 0);
     },
   });
-  const metrics = controllerMetrics(registry, { queue: () => writer?.queue.counts(), pods: () => reconciler.podCount, records: () => reconciler.recordCount });
+  const metrics = controllerMetrics(registry, { queue: () => writer?.queue.counts(), pods: () => reconciler.podCount, records: () => reconciler.recordCount, gatesPending: () => gate?.pending() ?? 0 });
   const events = config.dryRun ? undefined : createEventRecorder({ client, onDrop: (why) => metrics.eventsDropped.inc({ why }) });
   const startWriting = (signal: AbortSignal) => {
     if (config.dryRun) return;
@@ -84,9 +88,16 @@ export async function runController(config: ControllerConfig, cmdb: ControllerCm
       events,
       onWritten: (action, removed) => reconciler.written(action, removed),
     });
+    // The gate, like the writes, belongs to the leader; it ends with the same signal.
+    if (config.readinessGate) {
+      gate = createReadinessGate({ client, strict: config.strict, gateTimeoutMs: config.gateTimeoutMs, signal, log, onSet: (pod, condition) => metrics.gatesSet.inc({ reason: condition.reason ?? '' }) });
+    }
     reconciler.setWriter(writer);
   };
-  const stopWriting = () => reconciler.setWriter(undefined);
+  const stopWriting = () => {
+    reconciler.setWriter(undefined);
+    gate = undefined;
+  };
 
   const watching = new AbortController();
   const watch = listWatchPods(

@@ -88,6 +88,9 @@ export async function runLongLived(options: LongLivedOptions): Promise<Outcome> 
           namespace: leaseNamespace as string,
           name: config.leaseName,
           identity,
+          leaseDurationMs: config.leaseDurationMs,
+          renewDeadlineMs: config.renewDeadlineMs,
+          retryPeriodMs: config.retryPeriodMs,
           signal: stop,
           onStartedLeading(leading) {
             log.info({ identity, lease: `${leaseNamespace}/${config.leaseName}` }, 'leading: this replica writes');

@@ -147,7 +147,10 @@ export class Reconciler implements PodHandler {
     if (this.info.notListable.length > 0) this.options.log.error({ notListable: this.info.notListable }, 'pods of these namespaces cannot be listed (403): none of their records is retired');
     if (plan.capped > 0) this.options.log.warn({ capped: plan.capped }, `${plan.capped} retirements held back by --max-retire until the next pass`);
     this.scheduler?.within(this.clock.size > 0 ? config.orphanGraceMs + 1000 : Number.POSITIVE_INFINITY, 'records waiting for the orphan grace');
-    for (const pod of pods) this.reportPod(pod);
+    // A pod whose records this pass writes is reported when the write lands (written()): reporting it now would
+    // start a readiness gate's fail-open clock against a backlog the controller is about to clear.
+    const pending = new Set(plan.actions.filter((action) => action.kind !== 'retire').map((action) => action.record.pod.uid));
+    for (const pod of pods) if (!pending.has(pod.metadata?.uid ?? '')) this.reportPod(pod);
     this.options.onPass?.(plan, this.recordCount);
     return plan;
   }

@@ -27,6 +27,9 @@ export interface ControllerConfig extends RunSettings {
   leaderElect: boolean;
   leaseNamespace: string | undefined;
   leaseName: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
   listen: ListenAddress;
   once: boolean;
   dryRun: boolean;
@@ -59,6 +62,13 @@ export function buildControllerConfig(read: SettingReader, defaults: { deregiste
   if (!DNS_SUBDOMAIN.test(leaseName) || leaseName.length > 253) throw new ConfigError(`${settingName('leader-election-name')} ${JSON.stringify(leaseName)} is not an object name (lowercase letters, digits, '-' and '.')`);
   const leaseNamespace = read.text('leader-election-namespace')?.trim() || undefined;
   if (leaseNamespace !== undefined && !DNS_LABEL.test(leaseNamespace)) throw new ConfigError(`${settingName('leader-election-namespace')} ${JSON.stringify(leaseNamespace)} is not a namespace name`);
+  const leaseDurationMs = read.duration('leader-elect-lease-duration');
+  const renewDeadlineMs = read.duration('leader-elect-renew-deadline');
+  const retryPeriodMs = read.duration('leader-elect-retry-period');
+  // client-go's rule: lease duration > renew deadline > 1.2 x retry period, and whole seconds on the wire.
+  if (!(leaseDurationMs >= 1000 && leaseDurationMs > renewDeadlineMs && renewDeadlineMs > 1.2 * retryPeriodMs)) {
+    throw new ConfigError(`${settingName('leader-elect-lease-duration')} (at least 1s) must exceed ${settingName('leader-elect-renew-deadline')}, which must exceed 1.2 x ${settingName('leader-elect-retry-period')}`);
+  }
   const selector = read.text('selector')?.trim() ?? '';
   if (/[\n\r]/.test(selector)) throw new ConfigError(`${settingName('selector')} must be one line, like app=web,tier!=cache`);
   return Object.freeze({
@@ -83,6 +93,9 @@ export function buildControllerConfig(read: SettingReader, defaults: { deregiste
     leaderElect: read.bool('leader-elect') && !once && !dryRun,
     leaseNamespace,
     leaseName,
+    leaseDurationMs,
+    renewDeadlineMs,
+    retryPeriodMs,
     listen: parseListenAddress('listen', read.text('listen') ?? ''),
     once,
     dryRun,

@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { describe, test } from 'node:test';
 import type { IContainer, IPodSpec } from 'kubernetes-models/v1';
-import { parseListenAddress } from '../../src/serve/listen-address.ts';
+import { parseListenAddress } from '../../src/settings/listen-address.ts';
 import * as manifest from '../support/kubelet/controller-manifest.ts';
 import { label, render, type KubeObject } from '../support/kubelet/render.ts';
 import { schemaError, unknownFields } from '../support/kubelet/schema.ts';

@@ -5,22 +5,13 @@
 import assert from 'node:assert/strict';
 import type { IContainer, IPodSpec, IPodTemplateSpec } from 'kubernetes-models/v1';
 import type { IPolicyRule, IRoleRef, ISubject } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import { CMDB_OPTIONS } from '../../../src/cmdb/factory.ts';
+import { controllerCommand } from '../../../src/commands/controller.ts';
 import { label, type KubeObject } from './render.ts';
 
-/**
- * The flags of `cmdb-hook controller`, as issue 12 fixes their names ("add, do not rename"), plus the CMDB flags it
- * shares with the hooks. The command is not merged yet: once it is, take these from its option table instead.
- */
-const CONTROLLER_OWN_FLAGS = [
-  'kubeconfig', 'namespace', 'selector', 'orphan-grace', 'resync', 'max-retire', 'policy', 'cmdb-rate',
-  'cmdb-concurrency', 'leader-elect', 'leader-election-namespace', 'leader-election-name', 'listen', 'once',
-  'dry-run', 'readiness-gate', 'gate-timeout',
-];
-const SHARED_WITH_HOOKS = ['cluster', 'field', 'log-level', 'log-file', 'strict', 'deregister-action'];
-export const CONTROLLER_FLAGS: ReadonlySet<string> = new Set([...CONTROLLER_OWN_FLAGS, ...SHARED_WITH_HOOKS, ...CMDB_OPTIONS.map((option) => option.flag)]);
+/** The flags of `cmdb-hook controller`, from its option table. */
+export const CONTROLLER_FLAGS: ReadonlySet<string> = new Set(controllerCommand.options.map((option) => option.flag));
 /** The controller's flags that take no value. */
-const BOOLEAN_FLAGS = new Set(['leader-elect', 'once', 'dry-run', 'readiness-gate', 'strict']);
+const BOOLEAN_FLAGS = new Set(controllerCommand.options.filter((option) => option.type === 'boolean').map((option) => option.flag));
 
 export interface ControllerCommand {
   program: string;
