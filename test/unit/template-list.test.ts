@@ -138,6 +138,9 @@ test('a template without list has no list; the loader checks the list step', () 
     [{ ...V1, gone: [404] }, /\$\.list\.gone: is not a known key here/],
   ];
   for (const [list, message] of cases) assert.throws(() => loadTemplate(templateOf(list)), (error) => error instanceof ConfigError && message.test(error.message), String(message));
+  const shared = join(scratch, 'shared-headers.json');
+  writeFileSync(shared, JSON.stringify({ headers: { 'x-app': { code: '${fields.app_code}' } }, ...WRITES, list: V1 }));
+  assert.throws(() => loadTemplate(shared), /\$\.headers\.x-app\.code: \$\{fields\.app_code\} is not known in list/, 'shared headers go with list too');
   const file = join(scratch, 'after-elsewhere.json');
   writeFileSync(file, JSON.stringify({ ...WRITES, create: { method: 'PUT', path: '/records/${after}' } }));
   assert.throws(() => loadTemplate(file), /\$\.create\.path: \$\{after\} is only known in list/);

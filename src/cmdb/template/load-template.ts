@@ -93,6 +93,8 @@ function parseTemplate(document: unknown, file: string): Template {
   const placeholders = new Set<string>();
   const scan = (node: unknown, at: string, step: Step) => scanPlaceholders(node, at, step, placeholders, top.find !== undefined);
   scan(shared.headers, '$.headers', 'find');
+  // The shared headers go with the list request too, which knows no record.
+  if (top.list !== undefined) scan(shared.headers, '$.headers', 'list');
 
   const steps: Partial<Record<Step, RequestTemplate>> = {};
   for (const step of STEPS) {
