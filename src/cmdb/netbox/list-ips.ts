@@ -7,7 +7,7 @@ import type { createIpApi } from './ip-api.ts';
 import { canonicalHost, inTable, ownerOf, tableName, UID_FIELD, type NetboxIp } from './ip-address.ts';
 
 /** The most records one page of the list holds. */
-export const RECORD_PAGE_SIZE = 500;
+const RECORD_PAGE_SIZE = 500;
 
 /**
  * Pod UIDs are lowercase hex (a UUID from the API server, or a static pod's hash), so their first character splits
@@ -23,7 +23,7 @@ const SLICES = '0123456789abcdef';
 type IpApi = ReturnType<typeof createIpApi>;
 
 /** What the IP addresses of this cluster look like: the description the backend writes, in its table. */
-export interface IpListing {
+interface IpListing {
   vrf: string | undefined;
 }
 

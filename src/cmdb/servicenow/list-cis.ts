@@ -11,21 +11,21 @@ import { ANSWER_LIMITS } from '../http-client/read-answer.ts';
 import { failedAnswer, objectOf, serviceNowError } from './answers.ts';
 
 /** CIs per page: a page of 500 CIs of these few fields is far below the page's answer limit. */
-export const CI_PAGE_SIZE = 500;
+const CI_PAGE_SIZE = 500;
 
 /**
  * The container of a listed CI. The CI is the pod's, not a container's (one per pod UID, see backend.ts), and holds
  * no container name; a Kubernetes container name is a DNS label, so `*` never names a real one: a listed CI is the
  * record `<k8s_uid>_*`, meaning "the pod's CI, whichever container wrote it".
  */
-export const POD_CONTAINER = '*';
+const POD_CONTAINER = '*';
 
 const FIELDS = ['sys_id', 'k8s_uid', 'name', 'namespace', 'cluster', 'ip_address', 'install_status', 'discovery_source', 'sys_updated_on'];
 
 /** install_status 7 is Retired (ServiceNow's cmdb_ci dictionary). */
 const RETIRED = '7';
 
-export interface CiListing {
+interface CiListing {
   base: string;
   podClass: string;
   dataSource: string;
@@ -39,7 +39,7 @@ export interface CiListing {
  * it were not there, so every CI is checked again here: the markers, the order of the answer, and that it moved past
  * `after`; a CI that is not ours is skipped with the reason, and an answer out of order or that repeats is refused.
  */
-export function listRequest(listing: CiListing, cluster: string, after: string | undefined): HttpRequest {
+function listRequest(listing: CiListing, cluster: string, after: string | undefined): HttpRequest {
   for (const [what, value] of [['--cluster', cluster], ['--servicenow-data-source', listing.dataSource]]) {
     // `^` separates the parts of an encoded query: such a value would change the query itself.
     if (value?.includes('^')) throw new CmdbRejectedError(`${what} ${JSON.stringify(value)} holds "^", which cannot be put in a ServiceNow sysparm_query; rename it to list its CIs`);

@@ -23,8 +23,8 @@ export interface ListFields {
 export const LIST_KEYS = ['items', 'next', 'limit', 'record'] as const;
 
 /** The names of the record a list item can be read into; the first four identify it and are required. */
-export const REQUIRED_NAMES = ['id', 'cluster', 'pod.uid', 'container'] as const;
-export const RECORD_NAMES: readonly string[] = [
+const REQUIRED_NAMES = ['id', 'cluster', 'pod.uid', 'container'] as const;
+const RECORD_NAMES: readonly string[] = [
   ...REQUIRED_NAMES,
   'namespace',
   'pod.name',
@@ -42,7 +42,7 @@ export const RECORD_NAMES: readonly string[] = [
   'agent.version',
 ];
 
-export const LIST_PAGE_MAX = 500;
+const LIST_PAGE_MAX = 500;
 
 export function listFieldsOf(node: Record<string, unknown>): ListFields {
   const path = (key: string, required: boolean): string | undefined => {

@@ -18,7 +18,7 @@ export interface Scope {
   page?: ListScope;
 }
 
-export interface ListScope {
+interface ListScope {
   cluster: string;
   /** The id to start after; empty for the first page. */
   after: string;
