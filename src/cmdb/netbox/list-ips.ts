@@ -11,12 +11,13 @@ const RECORD_PAGE_SIZE = 500;
 
 /**
  * Pod UIDs are lowercase hex (a UUID from the API server, or a static pod's hash), so their first character splits
- * a cluster's IP addresses into 16 slices of about equal size, read in this order. NetBox pages with limit/offset and
- * cannot filter a text custom field by "greater than", so a cursor on the record id cannot be sent; instead each
- * `list` reads whole slices (cf_k8s_pod_uid__isw=<character>), sorts their records by id client-side, and gives
- * those after `after`: the slice of `after` first, then the next ones until the page is full. A page cut inside a
- * slice reads that slice again on the next call, for the ids after its last one. Reading a slice whole keeps one
- * attempt's work to about a sixteenth of the cluster, and the order is the record id's, whatever NetBox's own.
+ * a cluster's IP addresses into 16 slices of about equal size, read in this order. NetBox pages with limit/offset; it
+ * has no "greater than" for a text custom field, and its `ordering` takes no custom field (netbox-community/netbox
+ * #15050), so a cursor on the record id cannot be sent. Instead each `list` reads whole slices
+ * (cf_k8s_pod_uid__isw=<character>), sorts their records by id client-side, and gives those after `after`: the slice
+ * of `after` first, then the next ones until the page is full. A page cut inside a slice reads that slice again on
+ * the next call, for the ids after its last one. Reading a slice whole keeps one attempt's work to about a sixteenth
+ * of the cluster, and the order is the record id's, whatever NetBox's own.
  */
 const SLICES = '0123456789abcdef';
 
@@ -61,9 +62,11 @@ export async function listRecords(api: IpApi, listing: IpListing, cluster: strin
 
 /**
  * Every IP address of one slice: the filters NetBox offers for what the backend writes (the description starts
- * `k8s <cluster>/`, k8s_pod_uid starts with the slice's character; the global table as `vrf_id=null`), followed
- * through NetBox's limit/offset pages, ordered by NetBox id so that addresses created meanwhile do not shift the
- * offsets. A page that brings nothing new while NetBox says more follow would page forever: a refusal.
+ * `k8s <cluster>/`, k8s_pod_uid starts with the slice's character, the global table is `vrf_id=null`; the `__isw`
+ * lookups exist for IPAddressFilterSet's Meta.fields and, through get_additional_lookups, for custom fields: netbox's
+ * filtersets.py), followed through NetBox's limit/offset pages, ordered by NetBox id (`ordering`, NetBox 3.2+) so
+ * that addresses created meanwhile do not shift the offsets. A page that brings nothing new while NetBox says more
+ * follow would page forever: a refusal.
  */
 async function readSlice(api: IpApi, listing: IpListing, cluster: string, char: string, attempt: TimeBudget): Promise<NetboxIp[]> {
   const filters = { description__isw: `k8s ${cluster}/`, [`cf_${UID_FIELD}__isw`]: char, ...(listing.vrf ? {} : { vrf_id: 'null' }) };
