@@ -2,7 +2,8 @@
  * A stand-in for NetBox's IP address API that enforces its documented contract, each rule with
  * the NetBox source it comes from (netbox-community/netbox). Only what cmdb-hook touches: /api/ipam/ip-addresses/.
  *
- *   GET    /api/ipam/ip-addresses/?address=&vrf_id=&cf_<name>=&limit=&offset=  -> 200 {count, next, previous, results}
+ *   GET    /api/ipam/ip-addresses/?address=&vrf_id=&cf_<name>=&cf_<name>__isw=&description__isw=&ordering=&limit=&offset=
+ *                                         -> 200 {count, next, previous, results}; any other parameter is ignored
  *   POST   /api/ipam/ip-addresses/        -> 201 | 400 field map
  *   PATCH  /api/ipam/ip-addresses/{id}/   -> 200 | 400 | 404
  *   DELETE /api/ipam/ip-addresses/{id}/   -> 204 (no body) | 404
@@ -24,6 +25,10 @@ export interface NetboxStandInOptions {
   tags?: string[];
   tenants?: string[];
   vrfs?: { name: string; enforceUnique?: boolean }[];
+  /** A release without lookups on custom field filters (cf_<name>__isw): the parameter is ignored like any unknown one. */
+  noCustomFieldLookups?: boolean;
+  /** A broken paginator (or a proxy that drops the query's offset): every page is the first. */
+  offsetIgnored?: boolean;
   /** ENFORCE_GLOBAL_UNIQUE: true by default in current releases, false in older ones (netbox/netbox/config/parameters.py). */
   enforceGlobalUnique?: boolean;
 }
@@ -175,10 +180,25 @@ export async function startNetboxStandIn(options: NetboxStandInOptions = {}): Pr
       // cf_<name> only exists for fields whose filter logic is not Disabled; an unknown parameter is ignored.
       const wanted = query.get(`cf_${name}`);
       if (wanted !== null && !(options.unfilterable ?? []).includes(name)) found = found.filter((ip) => ip.custom_field_data[name] === wanted);
+      // Lookups on custom field filters (get_additional_lookups in netbox/netbox/filtersets.py): isw is istartswith.
+      const prefix = query.get(`cf_${name}__isw`);
+      if (prefix !== null && !options.noCustomFieldLookups && !(options.unfilterable ?? []).includes(name)) {
+        found = found.filter((ip) => {
+          const value = ip.custom_field_data[name];
+          return typeof value === 'string' && value.toLowerCase().startsWith(prefix.toLowerCase());
+        });
+      }
     }
+    // description is among IPAddressFilterSet's Meta.fields, so it has the char lookups (netbox/ipam/filtersets.py).
+    const described = query.get('description__isw');
+    if (described !== null) found = found.filter((ip) => ip.description.toLowerCase().startsWith(described.toLowerCase()));
+    // ordering (DRF's OrderingFilter): by id. Without it NetBox orders by address (IPAddress.Meta), which this
+    // stand-in does not model: it keeps the order of creation.
+    const ordering = query.get('ordering');
+    if (ordering === 'id' || ordering === '-id') found.sort((a, b) => (a.id - b.id) * (ordering === 'id' ? 1 : -1));
     // Paging (docs/integrations/rest-api.md): PAGINATE_COUNT 50 by default, MAX_PAGE_SIZE 1000.
     const limit = Math.min(Number(query.get('limit') ?? 50) || 50, 1000);
-    const offset = Number(query.get('offset') ?? 0) || 0;
+    const offset = options.offsetIgnored ? 0 : Number(query.get('offset') ?? 0) || 0;
     const page = (at: number) => {
       const params = new URLSearchParams(query);
       params.set('limit', String(limit));

@@ -5,9 +5,11 @@
  *   sys_object_source_info {source_name, source_native_key}; Accept and Content-Type application/json only; HTTP 200
  *   with result.items[] {className, operation INSERT|UPDATE|NO_CHANGE, sysId, errors[{error, message}], errorCount}
  *   even when the item failed.
- * - markdown/api-reference/rest-apis/c_TableAPI.md: GET /api/now/table/{table}?sysparm_query=<col>=<value>&sysparm_fields
- *   &sysparm_limit -> 200 {"result":[...]} (an empty array when nothing matches); unknown parts of sysparm_query and
- *   unknown sysparm_fields are ignored; DELETE /api/now/table/{table}/{sys_id} -> 204 with no body.
+ * - markdown/api-reference/rest-apis/c_TableAPI.md: GET /api/now/table/{table}?sysparm_query=<encoded query>&sysparm_fields
+ *   &sysparm_limit -> 200 {"result":[...]} (an empty array when nothing matches); the encoded query's parts are joined
+ *   by ^: <col>=, !=, >, >=, <, <= <value>, <col>ISNOTEMPTY, ORDERBY<col> / ORDERBYDESC<col>; a part on a field the
+ *   table lacks, or one that cannot be read, is dropped and the rest applied; unknown sysparm_fields are ignored;
+ *   sys_updated_on is UTC "YYYY-MM-DD hh:mm:ss"; DELETE /api/now/table/{table}/{sys_id} -> 204 with no body.
  * - markdown/it-operations-management/discovery/kubernetes-discovery.md: the fields of cmdb_ci_kubernetes_pod.
  * - the REST API docs: Basic or OAuth bearer auth; errors as {"error":{"message","detail"},"status":"failure"}.
  * Inferences, not documented: the exact wording of error messages, 400 for a malformed payload, 415 for another content
@@ -18,7 +20,7 @@ import { startStandIn, type StandIn, type StandInAnswer, type StandInRequest } f
 
 export const POD_CLASS = 'cmdb_ci_kubernetes_pod';
 // kubernetes-discovery.md lists name, k8s_uid, resourceVersion, namespace, cluster and state; the rest come from cmdb_ci.
-const POD_FIELDS = ['sys_id', 'sys_class_name', 'name', 'k8s_uid', 'resourceVersion', 'namespace', 'cluster', 'state', 'ip_address', 'install_status', 'discovery_source'];
+const POD_FIELDS = ['sys_id', 'sys_class_name', 'name', 'k8s_uid', 'resourceVersion', 'namespace', 'cluster', 'state', 'ip_address', 'install_status', 'discovery_source', 'sys_updated_on'];
 
 export interface IreError {
   error: string;
@@ -38,6 +40,8 @@ export interface ServicenowOptions {
   /** The Table API drops the whole sysparm_query (as it does with a query it cannot read: c_TableAPI.md) and lists
    *  every CI: only the client's own k8s_uid check keeps another pod's CI from being deleted. */
   queryIgnored?: boolean;
+  /** The Table API ignores ORDERBY (to show that the client checks the order of what it gets). */
+  orderIgnored?: boolean;
   /** 401 answers repeat the Authorization header they got (a badly behaved proxy): output must still mask it. */
   echoAuthorization?: boolean;
 }
@@ -50,6 +54,42 @@ export interface ServicenowStandIn extends StandIn {
   /** The next `times` IRE calls answer 200 with these item errors. */
   failItems(errors: IreError[], times?: number): void;
 }
+
+interface Condition {
+  field: string;
+  operator: string;
+  value: string;
+}
+
+/** One part of an encoded query, or undefined when it cannot be read. */
+function conditionOf(part: string): Condition | undefined {
+  const order = /^(ORDERBYDESC|ORDERBY)(\w+)$/.exec(part);
+  if (order) return { field: order[2] ?? '', operator: order[1] ?? '', value: '' };
+  const empty = /^(\w+?)(ISNOTEMPTY|ISEMPTY)$/.exec(part);
+  if (empty) return { field: empty[1] ?? '', operator: empty[2] ?? '', value: '' };
+  const compared = /^(\w+?)(!=|>=|<=|=|>|<)(.*)$/.exec(part);
+  return compared ? { field: compared[1] ?? '', operator: compared[2] ?? '', value: compared[3] ?? '' } : undefined;
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+function matches(actual: string | undefined, { operator, value }: Condition): boolean {
+  const have = actual ?? '';
+  switch (operator) {
+    case '=': return have === value;
+    case '!=': return have !== value;
+    case '>': return compare(have, value) > 0;
+    case '>=': return compare(have, value) >= 0;
+    case '<': return compare(have, value) < 0;
+    case '<=': return compare(have, value) <= 0;
+    case 'ISNOTEMPTY': return have !== '';
+    case 'ISEMPTY': return have === '';
+    default: return true;
+  }
+}
+
+/** UTC "YYYY-MM-DD hh:mm:ss", as the Table API shows sys_updated_on. */
+const now = () => new Date().toISOString().slice(0, 19).replace('T', ' ');
 
 const failure = (status: number, message: string, detail: string | null): StandInAnswer => ({ status, body: { error: { message, detail }, status: 'failure' } });
 
@@ -106,10 +146,10 @@ export async function startServicenowStandIn(options: ServicenowOptions = {}): P
         [sysId] = existing;
         const changed = Object.entries(known).some(([field, value]) => existing[1][field] !== value);
         operation = changed ? 'UPDATE' : 'NO_CHANGE';
-        if (changed) Object.assign(existing[1], known);
+        if (changed) Object.assign(existing[1], known, { sys_updated_on: now() });
       } else {
         sysId = newSysId();
-        cis.set(sysId, { ...known, sys_id: sysId, sys_class_name: POD_CLASS, discovery_source: dataSource ?? '' });
+        cis.set(sysId, { ...known, sys_id: sysId, sys_class_name: POD_CLASS, discovery_source: dataSource ?? '', sys_updated_on: now() });
       }
       return { ...base, operation, sysId, identifierEntrySysId: 'd0e5b0f5c3400200d8d4bea192d3ae99', errorCount: 0, ...(warnings.length > 0 ? { warnings } : {}) };
     });
@@ -118,13 +158,15 @@ export async function startServicenowStandIn(options: ServicenowOptions = {}): P
   };
 
   const list = (request: StandInRequest): StandInAnswer => {
-    // Only `=` conditions joined by ^; a condition on a field the table lacks is dropped, as ServiceNow does.
-    const conditions = (request.query.get('sysparm_query') ?? '').split('^').filter(Boolean).map((part) => part.split('=') as [string, string?]);
-    const applied = options.queryIgnored ? [] : conditions.filter(([field, value]) => fields.includes(field) && value !== undefined);
+    // A part on a field the table lacks, or one that cannot be read, is dropped, as ServiceNow does.
+    const parts = options.queryIgnored ? [] : (request.query.get('sysparm_query') ?? '').split('^').filter(Boolean);
+    const conditions = parts.map(conditionOf).filter((condition) => condition !== undefined && fields.includes(condition.field)) as Condition[];
+    const order = options.orderIgnored ? undefined : conditions.find((condition) => condition.operator === 'ORDERBY' || condition.operator === 'ORDERBYDESC');
     const limit = Number(request.query.get('sysparm_limit') ?? 10000);
     const wanted = (request.query.get('sysparm_fields') ?? '').split(',').filter((field) => fields.includes(field));
-    const rows = [...cis.values()]
-      .filter((ci) => applied.every(([field, value]) => ci[field] === value))
+    const matching = [...cis.values()].filter((ci) => conditions.every((condition) => matches(ci[condition.field], condition)));
+    if (order) matching.sort((a, b) => compare(a[order.field] ?? '', b[order.field] ?? '') * (order.operator === 'ORDERBYDESC' ? -1 : 1));
+    const rows = matching
       .slice(0, limit)
       .map((ci) => Object.fromEntries(Object.entries(ci).filter(([field]) => (wanted.length > 0 ? wanted : fields).includes(field))));
     return { status: 200, body: { result: rows }, headers: { 'x-total-count': String(rows.length) } };
@@ -152,7 +194,7 @@ export async function startServicenowStandIn(options: ServicenowOptions = {}): P
     cis,
     seed(values) {
       const sysId = newSysId();
-      cis.set(sysId, { ...values, sys_id: sysId, sys_class_name: POD_CLASS });
+      cis.set(sysId, { sys_updated_on: now(), ...values, sys_id: sysId, sys_class_name: POD_CLASS });
       return sysId;
     },
     failItems: (errors, times = 1) => void itemFailures.push(...Array.from({ length: times }, () => errors)),

@@ -147,7 +147,7 @@ test('placeholder: path values are percent-encoded, one segment each; <found.id>
   assert.deepEqual(resolvePath('/r/${found.id}', { ...scope, found: new Pending('<found.id>') }), { path: '/r/<found.id>' });
   // Percent-encoding leaves '', '.' and '..' as they are, and URL parsing would walk up: refused in the path part.
   for (const segment of ['', '.', '..']) {
-    const dotted = { ...scope, record: { ...scope.record, annotations: { x: segment } } };
+    const dotted = { ...scope, record: { ...record, annotations: { x: segment } } };
     assert.deepEqual(resolvePath('/v1/deregister/${annotations.x}', dotted), { unsafe: `\${annotations.x} is ${JSON.stringify(segment)}` });
     assert.deepEqual(resolvePath('/v1/find?name=${annotations.x}', dotted), { path: `/v1/find?name=${encodeURIComponent(segment)}` }, 'a query value may be anything');
   }

@@ -5,6 +5,7 @@ import { parseJson, statusLine } from '../http-client/answers.ts';
 import type { HttpClient } from '../http-client/client.ts';
 import { answerError } from '../http-client/failures.ts';
 import type { HttpRequest, HttpResponse } from '../http-client/http-types.ts';
+import { ANSWER_LIMITS } from '../http-client/read-answer.ts';
 import { customFieldAction, whatToCreate } from './config-problems.ts';
 import { canonicalHost, inTable, ownerOf, UID_FIELD, type NetboxIp } from './ip-address.ts';
 import type { NetboxSettings } from './settings.ts';
@@ -34,6 +35,12 @@ export function createIpApi(client: HttpClient, base: string, settings: NetboxSe
      * the route distinguisher, netbox/ipam/filtersets.py), so with --netbox-vrf the VRF is checked on the answer.
      */
     atHost: (host: string): HttpRequest => ({ method: 'GET', url: `${root}?${new URLSearchParams({ address: host, ...(vrf ? {} : { vrf_id: 'null' }), limit: PAGE_LIMIT }).toString()}` }),
+    /** One page of a listing: the filters as given, NetBox's limit/offset paging, ordered by NetBox id. */
+    page: (filters: Record<string, string>, offset: number): HttpRequest => ({
+      method: 'GET',
+      url: `${root}?${new URLSearchParams({ ...filters, ordering: 'id', limit: PAGE_LIMIT, offset: String(offset) }).toString()}`,
+      answerLimit: { bytes: ANSWER_LIMITS.page, tooLarge: `more than a page of ${PAGE_LIMIT} IP addresses should take: check --cmdb-url` },
+    }),
     create: (body: unknown): HttpRequest => ({ method: 'POST', url: root, body }),
     update: (id: number | string, body: unknown): HttpRequest => ({ method: 'PATCH', url: `${root}${id}/`, body }),
     remove: (id: number | string): HttpRequest => ({ method: 'DELETE', url: `${root}${id}/` }),
@@ -51,15 +58,17 @@ export function createIpApi(client: HttpClient, base: string, settings: NetboxSe
     return error;
   };
 
-  const list = async (request: HttpRequest, attempt: TimeBudget): Promise<NetboxIp[]> => {
+  const listAnswer = async (request: HttpRequest, attempt: TimeBudget): Promise<{ results: NetboxIp[]; count: number; more: boolean }> => {
     const response = await client.send(request, attempt);
     if (response.status !== 200) throw failure(request, response);
-    const results = (parseJson(response.body) as { results?: unknown } | undefined)?.results;
+    const answer = parseJson(response.body) as { results?: unknown; count?: unknown; next?: unknown } | undefined;
+    const results = answer?.results;
     if (!Array.isArray(results) || !results.every(isIp)) {
       throw answerError(request, response, client.mask, 'not a NetBox list of IP addresses; is --cmdb-url the NetBox base URL?');
     }
-    return results;
+    return { results, count: typeof answer?.count === 'number' ? answer.count : results.length, more: typeof answer?.next === 'string' && answer.next !== '' };
   };
+  const list = async (request: HttpRequest, attempt: TimeBudget): Promise<NetboxIp[]> => (await listAnswer(request, attempt)).results;
 
   const one = (request: HttpRequest, response: HttpResponse): NetboxIp => {
     const ip = parseJson(response.body);
@@ -90,6 +99,9 @@ export function createIpApi(client: HttpClient, base: string, settings: NetboxSe
       const found = await list(requests.atHost(host), attempt);
       return found.filter((ip) => canonicalHost(ip.address) === host && inTable(ip, vrf));
     },
+
+    /** One page of a listing (page: requests.page), with whether NetBox says more follow. */
+    page: (filters: Record<string, string>, offset: number, attempt: TimeBudget) => listAnswer(requests.page(filters, offset), attempt),
 
     /** 201 with the new address, or 'duplicate' when NetBox already holds this host in this table. */
     async create(body: unknown, attempt: TimeBudget): Promise<{ ip: NetboxIp; detail: string } | 'duplicate'> {

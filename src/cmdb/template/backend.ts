@@ -2,15 +2,18 @@ import { CmdbRejectedError, ConfigError } from '../../errors.ts';
 import type { CmdbRecord } from '../../pod/record.ts';
 import type { TimeBudget } from '../../retry/time-budget.ts';
 import { settingName } from '../../settings/option.ts';
-import type { BackendSpec, BackendUse, CmdbBackend, Operation, WriteResult } from '../backend.ts';
+import type { BackendSpec, BackendUse, CmdbBackend, Operation, RecordPage, WriteResult } from '../backend.ts';
 import { baseUrlOf, type CmdbConnection } from '../connection.ts';
 import { statusLine } from '../http-client/answers.ts';
 import { createHttpClient } from '../http-client/client.ts';
 import { readToken } from '../http-client/credentials.ts';
+import { answerError } from '../http-client/failures.ts';
+import { ANSWER_LIMITS } from '../http-client/read-answer.ts';
 import { buildRequest } from './build-request.ts';
 import { checkAnswer, foundId } from './check-answer.ts';
 import { loadTemplate, type RequestTemplate, type Template } from './load-template.ts';
 import { Pending, type Scope } from './placeholders.ts';
+import { readTemplatePage } from './read-list.ts';
 
 // The hooks and the controller write the same records through the same backends.
 const HOOKS = ['register', 'deregister', 'controller'];
@@ -79,7 +82,23 @@ function createTemplateBackend(file: string, connection: CmdbConnection, use: Ba
     return verdict.kind === 'gone' ? { detail: `${prefix}${detail}`, alreadyGone: true } : { detail: `${prefix}${detail}` };
   };
 
+  /** One page of the `list` step: one request, `${after}` empty on the first page. */
+  const listStep = template.list;
+  const list = listStep
+    ? async (cluster: string, attempt: TimeBudget, after?: string): Promise<RecordPage> => {
+        const scope: Scope = { token, page: { cluster, after: after ?? '', limit: listStep.limit } };
+        const tooLarge = `more than a page of ${listStep.limit} records should take: check --cmdb-url and the list step`;
+        const request = { ...buildRequest(listStep, base, scope), answerLimit: { bytes: ANSWER_LIMITS.page, tooLarge } };
+        const response = await client.send(request, attempt);
+        const verdict = checkAnswer(listStep, request, response, client.mask);
+        const document = verdict.kind === 'ok' ? verdict.document : undefined;
+        return readTemplatePage(listStep, document, { cluster, after }, (why) => answerError(request, response, client.mask, why));
+      }
+    : undefined;
+
   return {
+    // A template without a list step has no list: the controller says it needs one.
+    ...(list ? { list } : {}),
     warmUp: () => client.warmUp(),
     async upsert(record, attempt) {
       const { find, update } = template;

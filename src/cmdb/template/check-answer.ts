@@ -16,7 +16,7 @@ export function checkAnswer(template: RequestTemplate, request: HttpRequest, res
   const { status, json } = template.success;
   const ok = status ? status.includes(response.status) : response.status >= 200 && response.status < 300;
   if (!ok) throw answerError(request, response, mask, status ? `${template.step} expects ${status.join(', ')}` : undefined);
-  if (json.length === 0 && template.step !== 'find') return { kind: 'ok', document: undefined };
+  if (json.length === 0 && template.step !== 'find' && template.step !== 'list') return { kind: 'ok', document: undefined };
   const document = parseJson(response.body);
   if (document === undefined) throw answerError(request, response, mask, `${template.step}: the answer is not JSON, and the template reads it`);
   for (const [path, expected] of json) {

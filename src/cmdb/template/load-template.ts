@@ -3,7 +3,9 @@ import { FILE_KINDS, readSettingFile } from '../../settings/setting-files.ts';
 import { settingName } from '../../settings/option.ts';
 import type { HttpRequest } from '../http-client/http-types.ts';
 import { dottedPathProblem } from './dotted-path.ts';
-import { placeholdersIn } from './placeholders.ts';
+import { LIST_KEYS, listFieldsOf, type ListFields } from './list-step.ts';
+import { LIST_PLACEHOLDERS, placeholdersIn } from './placeholders.ts';
+import { Problem } from './template-problem.ts';
 
 /**
  * The request template of --cmdb-kind template (a JSON file, usually a mounted ConfigMap key), read and checked once
@@ -13,12 +15,13 @@ import { placeholdersIn } from './placeholders.ts';
  *     "find"?:  request + "id",                      look-up; "id" is the dotted path to the id in its answer
  *     "create": request,                             register when find found nothing (without find: always)
  *     "update"?: request,                            register when find found the record; needs find
- *     "delete": request, "retire"?: request }        deregister; with find, only sent when it found the record
+ *     "delete": request, "retire"?: request,         deregister; with find, only sent when it found the record
+ *     "list"?: request + list-step.ts's keys }       one page of a cluster's records, for the controller
  *
  *   request = { "method", "path", "headers"?, "json"? | "form"?, "success"?: { "status"?, "json"? }, "gone"? }
  */
 
-export type Step = 'find' | 'create' | 'update' | 'delete' | 'retire';
+export type Step = 'find' | 'create' | 'update' | 'delete' | 'retire' | 'list';
 export type Primitive = string | number | boolean | null;
 
 export interface Success {
@@ -50,12 +53,13 @@ export interface Template {
   update?: RequestTemplate;
   delete: RequestTemplate;
   retire?: RequestTemplate;
+  list?: RequestTemplate & ListFields;
   /** Every placeholder name the file uses, e.g. to know whether it needs the token. */
   placeholders: ReadonlySet<string>;
 }
 
 const METHODS: readonly string[] = ['GET', 'PUT', 'POST', 'PATCH', 'DELETE'];
-const STEPS: readonly Step[] = ['find', 'create', 'update', 'delete', 'retire'];
+const STEPS: readonly Step[] = ['find', 'create', 'update', 'delete', 'retire', 'list'];
 const TOP_KEYS = ['description', 'headers', 'success', ...STEPS];
 const REQUEST_KEYS = ['method', 'path', 'headers', 'json', 'form', 'success', 'gone'];
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -63,15 +67,6 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const OWN_HEADERS = new Set(['content-type', 'content-length', 'host', 'transfer-encoding']);
 
 type Json = Record<string, unknown>;
-
-/** A mistake in the file, at a JSON path such as $.create.method; loadTemplate turns it into a ConfigError. */
-class Problem extends Error {
-  readonly at: string;
-  constructor(at: string, message: string) {
-    super(message);
-    this.at = at;
-  }
-}
 
 export function loadTemplate(file: string): Template {
   const text = readSettingFile('template-file', file, FILE_KINDS.template);
@@ -98,6 +93,8 @@ function parseTemplate(document: unknown, file: string): Template {
   const placeholders = new Set<string>();
   const scan = (node: unknown, at: string, step: Step) => scanPlaceholders(node, at, step, placeholders, top.find !== undefined);
   scan(shared.headers, '$.headers', 'find');
+  // The shared headers go with the list request too, which knows no record.
+  if (top.list !== undefined) scan(shared.headers, '$.headers', 'list');
 
   const steps: Partial<Record<Step, RequestTemplate>> = {};
   for (const step of STEPS) {
@@ -123,13 +120,23 @@ function parseTemplate(document: unknown, file: string): Template {
     if (problem) throw new Problem('$.find.id', problem);
     find = { ...steps.find, id };
   }
-  return { file, create: steps.create, delete: steps.delete, placeholders, ...(find ? { find } : {}), ...(steps.update ? { update: steps.update } : {}), ...(steps.retire ? { retire: steps.retire } : {}) };
+  const list = steps.list ? { ...steps.list, ...listFieldsOf(top.list as Json) } : undefined;
+  return {
+    file,
+    create: steps.create,
+    delete: steps.delete,
+    placeholders,
+    ...(find ? { find } : {}),
+    ...(steps.update ? { update: steps.update } : {}),
+    ...(steps.retire ? { retire: steps.retire } : {}),
+    ...(list ? { list } : {}),
+  };
 }
 
 function requestOf(node: unknown, step: Step, shared: { headers: Json; success: Success }): RequestTemplate {
   const at = `$.${step}`;
   const request = object(node, at);
-  onlyKeys(request, step === 'find' ? [...REQUEST_KEYS, 'id'] : REQUEST_KEYS, at);
+  onlyKeys(request, step === 'find' ? [...REQUEST_KEYS, 'id'] : step === 'list' ? [...REQUEST_KEYS.filter((key) => key !== 'gone'), ...LIST_KEYS] : REQUEST_KEYS, at);
   const method = request.method;
   if (typeof method !== 'string' || !METHODS.includes(method)) throw new Problem(`${at}.method`, `must be one of ${METHODS.join(', ')}, not ${JSON.stringify(method)}`);
   const path = request.path;
@@ -197,6 +204,9 @@ function scanPlaceholders(node: unknown, at: string, step: Step, used: Set<strin
       throw new Problem(at, (error as Error).message);
     }
     for (const name of names) {
+      if (step === 'list' ? !LIST_PLACEHOLDERS.includes(name) : name === 'after' || name === 'limit') {
+        throw new Problem(at, step === 'list' ? `\${${name}} is not known in list, which lists a cluster; use ${LIST_PLACEHOLDERS.map((known) => `\${${known}}`).join(', ')}` : `\${${name}} is only known in list`);
+      }
       if (name === 'found.id' && (!hasFind || step === 'find' || step === 'create')) {
         throw new Problem(at, '${found.id} is only known in update, delete and retire, after $.find has found the record');
       }

@@ -1,4 +1,5 @@
 import type { CmdbRecord } from '../../pod/record.ts';
+import { AGENT_NAME, VERSION } from '../../version.ts';
 
 /**
  * `${name}` placeholders of a request template. They are substituted inside strings of the parsed template, never
@@ -6,11 +7,22 @@ import type { CmdbRecord } from '../../pod/record.ts';
  * so a label holding `${token}` stays those eight characters.
  */
 
-/** What a run knows when it builds a request: the record, the token, and the id a look-up found. */
+/**
+ * What a run knows when it builds a request: the record, the token, and the id a look-up found; for the `list` step,
+ * no record but the page asked for (cluster, the id to start after, the page size).
+ */
 export interface Scope {
-  record: CmdbRecord;
+  record?: CmdbRecord;
   token?: string | undefined;
   found?: string | number | Pending | undefined;
+  page?: ListScope;
+}
+
+interface ListScope {
+  cluster: string;
+  /** The id to start after; empty for the first page. */
+  after: string;
+  limit: number;
 }
 
 /** A value only known at run time (the id a look-up finds), shown as is by --dry-run: `<found.id>`. */
@@ -44,7 +56,10 @@ const FIXED: Readonly<Record<string, (record: CmdbRecord) => unknown>> = {
 
 /** Maps of the record whose single entries are `${<map>.<key>}`; everything after the first dot is the key. */
 const MAPS = ['labels', 'annotations', 'fields'] as const;
-const SPECIAL = ['found.id', 'token'] as const;
+const SPECIAL = ['found.id', 'token', 'after', 'limit'] as const;
+
+/** What the `list` step may use: it lists a cluster, so nothing of one record is known. */
+export const LIST_PLACEHOLDERS: readonly string[] = ['cluster', 'after', 'limit', 'token', 'agent.name', 'agent.version'];
 
 /** For messages: every name a template may use. */
 export const KNOWN_PLACEHOLDERS: readonly string[] = [...Object.keys(FIXED), ...MAPS.map((map) => `${map}.<key>`), ...SPECIAL];
@@ -77,9 +92,16 @@ export function lookUp(name: string, scope: Scope): unknown {
     if (scope.found === undefined) throw new Error('${found.id} used before a look-up: the loader should have refused the template');
     return scope.found;
   }
-  if (Object.hasOwn(FIXED, name)) return FIXED[name]?.(scope.record);
+  if (scope.page) {
+    const page: Readonly<Record<string, unknown>> = { ...scope.page, 'agent.name': AGENT_NAME, 'agent.version': VERSION };
+    if (Object.hasOwn(page, name)) return page[name];
+    throw new Error(`\${${name}} used in the list step: the loader should have refused the template`);
+  }
+  const record = scope.record;
+  if (!record) throw new Error(`\${${name}} used without a record: the loader should have refused the template`);
+  if (Object.hasOwn(FIXED, name)) return FIXED[name]?.(record);
   const at = name.indexOf('.');
-  const map = scope.record[name.slice(0, at) as (typeof MAPS)[number]];
+  const map = record[name.slice(0, at) as (typeof MAPS)[number]];
   const key = name.slice(at + 1);
   return Object.hasOwn(map, key) ? map[key] : null;
 }
