@@ -55,6 +55,7 @@ export async function runController(config: ControllerConfig, cmdb: ControllerCm
     config,
     log,
     print: (text) => context.print(text.replace(/\n$/, '')),
+    comparable: (record) => (backend.comparable ? backend.comparable(record) : record),
     listRecords: async () => {
       // Opened again for each listing: a rotated token or password file is read anew.
       backend = cmdb.open();

@@ -21,8 +21,10 @@ export interface DesiredInput {
   cluster: string;
   /** The controller's --field: under the pod's own cmdb-hook.io/field.<key> annotations. */
   fields?: Record<string, string>;
-  /** Ids of the records known to exist (owned by this cluster and live). */
+  /** Ids of the records known to exist (owned by this cluster and live), as list() gives them. */
   existing: ReadonlySet<string>;
+  /** The id list() gives a record (CmdbBackend.comparable); default its own. */
+  listedId?: (record: CmdbRecord) => string;
   now?: Date;
   /** Told of each pod whose cmdb-hook.io/ annotations name what is not there, as `<namespace>/<name>: <problem>`. */
   onProblem?: (problem: string) => void;
@@ -41,8 +43,9 @@ export function desiredRecords(input: DesiredInput): Map<string, CmdbRecord> {
     for (const container of settings.containers) {
       const id = recordId(uid, container);
       const ready = running && pod.status?.containerStatuses?.some((status) => status.name === container && status.ready === true) === true;
-      if (!ready && !input.existing.has(id)) continue;
-      desired.set(id, buildRecord(identity, { cluster: input.cluster, container, app: undefined, fields: input.fields ?? {} }, 'ready', now));
+      const record = buildRecord(identity, { cluster: input.cluster, container, app: undefined, fields: input.fields ?? {} }, 'ready', now);
+      if (!ready && !input.existing.has(input.listedId ? input.listedId(record) : id)) continue;
+      desired.set(id, record);
     }
   }
   return desired;

@@ -40,6 +40,8 @@ export interface PlanInput {
   now: Date;
   /** The controller's clock; absent for `--once`. */
   clock?: OrphanClock;
+  /** What the CMDB keeps of a record, with the id list() gives (CmdbBackend.comparable); default: all of it. */
+  comparable?: (record: CmdbRecord) => CmdbRecord;
 }
 
 export interface PlanAction {
@@ -83,14 +85,18 @@ export function planPass(input: PlanInput): Plan {
   const byId = new Map(input.listed.map((record) => [record.id, record]));
   const plan: Plan = { actions: [], waiting: 0, capped: 0, notOwned: [] };
 
+  const comparable = input.comparable ?? ((record: CmdbRecord) => record);
+  const wanted = new Set<string>();
   for (const [id, record] of input.desired) {
-    const listed = byId.get(id);
+    const view = comparable(record);
+    wanted.add(view.id);
+    const listed = byId.get(view.id);
     if (!listed) {
       plan.actions.push({ kind: 'create', record });
     } else if (!isOwned(listed, input.cluster)) {
       plan.notOwned.push(id);
     } else if (input.policy !== 'create-only') {
-      const changed = changedFacts(listed, record);
+      const changed = changedFacts(comparable(listed), view);
       if (changed.length > 0) plan.actions.push({ kind: 'update', record, changed });
     }
   }
@@ -100,7 +106,7 @@ export function planPass(input: PlanInput): Plan {
   const missing = new Set<string>();
   const due: { record: CmdbRecord; since: number }[] = [];
   for (const record of live) {
-    if (input.desired.has(record.id) || blind.has(ALL_NAMESPACES) || blind.has(record.namespace)) continue;
+    if (wanted.has(record.id) || blind.has(ALL_NAMESPACES) || blind.has(record.namespace)) continue;
     const phase = input.podPhases.get(record.pod?.uid);
     if (phase !== undefined && !FINISHED_PHASES.has(phase)) continue;
     missing.add(record.id);

@@ -26,6 +26,8 @@ export interface Writer {
 export interface ReconcilerOptions {
   config: Pick<ControllerConfig, 'cluster' | 'fields' | 'namespaces' | 'policy' | 'orphanGraceMs' | 'maxRetire' | 'dryRun'>;
   listRecords(): Promise<CmdbRecord[]>;
+  /** What the CMDB keeps of a record, with the id list() gives (CmdbBackend.comparable). */
+  comparable?: (record: CmdbRecord) => CmdbRecord;
   log: Logger;
   /** --dry-run: where each pass's plan is printed. */
   print(text: string): void;
@@ -128,7 +130,7 @@ export class Reconciler implements PodHandler {
     this.listed = true;
     const { config } = this.options;
     const pods = [...this.pods.values()];
-    const desired = desiredRecords({ pods, cluster: config.cluster, fields: config.fields, existing: liveOwnedIds(records, config.cluster), onProblem: (problem) => this.options.log.warn({ problem }, 'a pod\'s cmdb-hook.io/ annotations name what is not there') });
+    const desired = desiredRecords({ pods, cluster: config.cluster, fields: config.fields, existing: liveOwnedIds(records, config.cluster), listedId: (record) => this.listedId(record), onProblem: (problem) => this.options.log.warn({ problem }, 'a pod\'s cmdb-hook.io/ annotations name what is not there') });
     const plan = planPass({
       cluster: config.cluster,
       policy: config.policy,
@@ -140,6 +142,7 @@ export class Reconciler implements PodHandler {
       maxRetire: config.maxRetire,
       now: new Date(),
       clock: this.clock,
+      ...(this.options.comparable ? { comparable: this.options.comparable } : {}),
     });
     if (config.dryRun) this.options.print(formatPlan(plan));
     else for (const action of plan.actions) this.writer?.write(action, this.podOf(action.record));
@@ -157,7 +160,7 @@ export class Reconciler implements PodHandler {
 
   /** A write the writer made: the records known move on with it. */
   written(action: PlanAction, removed: boolean): void {
-    if (action.kind !== 'retire') this.known.set(action.record.id, action.record);
+    if (action.kind !== 'retire') this.known.set(this.listedId(action.record), action.record);
     else if (removed) this.known.delete(action.record.id);
     else this.known.set(action.record.id, { ...action.record, state: 'terminated' });
     const pod = this.podOf(action.record);
@@ -170,21 +173,27 @@ export class Reconciler implements PodHandler {
     for (const record of this.known.values()) if (record.state !== 'terminated' && gone(record.pod?.uid)) this.clock.missingSince(record.id, now);
   }
 
+  /** The id under which list() gives the record. */
+  private listedId(record: CmdbRecord): string {
+    return this.options.comparable ? this.options.comparable(record).id : record.id;
+  }
+
   private podOf(record: CmdbRecord): Pod | undefined {
     return this.pods.get(record.pod?.uid);
   }
 
   private desiredOf(pod: Pod): Map<string, CmdbRecord> {
     const { config } = this.options;
-    return desiredRecords({ pods: [pod], cluster: config.cluster, fields: config.fields, existing: liveOwnedIds([...this.known.values()], config.cluster) });
+    return desiredRecords({ pods: [pod], cluster: config.cluster, fields: config.fields, existing: liveOwnedIds([...this.known.values()], config.cluster), listedId: (record) => this.listedId(record) });
   }
 
   private podChanged(pod: Pod): void {
     const { config } = this.options;
     if (!this.listed || config.dryRun) return;
     const desired = this.desiredOf(pod);
-    const listed = [...desired.keys()].map((id) => this.known.get(id)).filter((record): record is CmdbRecord => record !== undefined);
-    const plan = planPass({ cluster: config.cluster, policy: config.policy === 'sync' ? 'upsert-only' : config.policy, desired, listed, podPhases: new Map(), notListable: [], orphanGraceMs: config.orphanGraceMs, maxRetire: 0, now: new Date() });
+    const listed = [...desired.values()].map((record) => this.known.get(this.listedId(record))).filter((record): record is CmdbRecord => record !== undefined);
+    const comparable = this.options.comparable ? { comparable: this.options.comparable } : {};
+    const plan = planPass({ cluster: config.cluster, policy: config.policy === 'sync' ? 'upsert-only' : config.policy, desired, listed, podPhases: new Map(), notListable: [], orphanGraceMs: config.orphanGraceMs, maxRetire: 0, now: new Date(), ...comparable });
     if (plan.actions.length > 0 && registersItself(pod)) {
       // Its hook writes these in a moment; the pass after the grace lists the CMDB and writes what it did not.
       this.scheduler?.within(HOOK_GRACE_MS, 'a pod that registers itself changed');
@@ -197,8 +206,8 @@ export class Reconciler implements PodHandler {
   private reportPod(pod: Pod, desired = this.desiredOf(pod)): void {
     if (!this.options.onPodState) return;
     const registered = desired.size > 0 && [...desired.values()].every((record) => {
-      const known = this.known.get(record.id);
-      return known !== undefined && known.state !== 'terminated' && known.pod?.ip === record.pod.ip;
+      const known = this.known.get(this.listedId(record));
+      return known !== undefined && known.state !== 'terminated';
     });
     this.options.onPodState(pod, registered);
   }

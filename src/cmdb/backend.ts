@@ -55,6 +55,13 @@ export interface CmdbBackend {
    * is a CmdbRejectedError, so paging always ends. Backends without it cannot serve the controller yet.
    */
   list?(cluster: string, budget: TimeBudget, after?: string): Promise<RecordPage>;
+  /**
+   * What of a record this CMDB keeps, in one canonical form, for backends whose list() gives back less than was
+   * written (NetBox: no node, labels or annotations; ServiceNow: one CI per pod, listed as `<pod uid>_*`). The
+   * controller compares comparable(listed) with comparable(desired), so a fact the CMDB cannot hold is never a
+   * reason to write again. Its id is the one list() gives. Default: the record itself.
+   */
+  comparable?(record: CmdbRecord): CmdbRecord;
 }
 
 /** What a run will ask of the backend, so it can refuse at start what it could not do (a template without retire). */

@@ -22,12 +22,15 @@ export interface PassInput {
   clock?: OrphanClock;
   notListable?: string[];
   maxRetire?: number;
+  /** A backend's CmdbBackend.comparable. */
+  comparable?: (record: CmdbRecord) => CmdbRecord;
 }
 
 export function pass(input: PassInput): Plan {
   const now = new Date(input.at ?? T0);
   const existing = liveOwnedIds(input.listed, CLUSTER);
-  const desired = desiredRecords({ pods: input.selected ?? input.pods, cluster: CLUSTER, existing, now });
+  const listedId = input.comparable ? (record: CmdbRecord) => (input.comparable as (record: CmdbRecord) => CmdbRecord)(record).id : undefined;
+  const desired = desiredRecords({ pods: input.selected ?? input.pods, cluster: CLUSTER, existing, now, ...(listedId ? { listedId } : {}) });
   return planPass({
     cluster: CLUSTER,
     policy: input.policy ?? 'sync',
@@ -39,6 +42,7 @@ export function pass(input: PassInput): Plan {
     maxRetire: input.maxRetire ?? 10,
     now,
     ...(input.clock ? { clock: input.clock } : {}),
+    ...(input.comparable ? { comparable: input.comparable } : {}),
   });
 }
 

@@ -163,3 +163,21 @@ test('formatPlan: one line per action, then the counts', () => {
     ].join('\n'),
   );
 });
+
+test('a CMDB that keeps less than the record (NetBox, ServiceNow) is compared on what it keeps: no write every pass', async () => {
+  const { comparableIp } = await import('../../src/cmdb/netbox/list-ips.ts');
+  const { comparableCi } = await import('../../src/cmdb/servicenow/list-cis.ts');
+  const pod = web(1, { containers: ['app', 'proxy'], ips: ['10.244.1.1', 'fd00::1'], annotations: { 'cmdb-hook.io/field.team': 'web' } });
+  for (const [kind, comparable] of [['netbox', comparableIp], ['servicenow', comparableCi]] as const) {
+    // What list() gives back: the written records as the CMDB keeps them, ServiceNow's one CI per pod once.
+    const listed = [...new Map(['app', 'proxy'].map((container) => comparable(written(pod, container))).map((record) => [record.id, record])).values()];
+    assert.deepEqual(summary(pass({ pods: [pod], listed, comparable })), [], `${kind}: in sync`);
+    assert.deepEqual(summary(pass({ pods: [pod], listed: listed.map((record) => ({ ...record, pod: { ...record.pod, ips: [...record.pod.ips].reverse() } })), comparable })), [], `${kind}: addresses in another order`);
+    const moved = web(1, { containers: ['app', 'proxy'], ips: ['10.244.9.9'], annotations: { 'cmdb-hook.io/field.team': 'web' } });
+    assert.ok(summary(pass({ pods: [moved], listed, comparable })).every((line) => line.startsWith('update ')), `${kind}: a new address is an update`);
+    assert.ok(summary(pass({ pods: [moved], listed, comparable })).length > 0);
+    // The pod gone past the grace: the listed records (ServiceNow's one CI) retired, once (other pods stay).
+    const others = [web(2), web(3), web(4), web(5)];
+    assert.deepEqual(summary(pass({ pods: others, listed: [...listed, ...others.map((other) => comparable(written(other)))], at: T0 + GRACE_MS + 1, comparable })), kind === 'servicenow' ? ['retire shop/web-1 *'] : ['retire shop/web-1 app', 'retire shop/web-1 proxy'], `${kind}: retire`);
+  }
+});

@@ -8,7 +8,7 @@ import { createHttpClient } from '../http-client/client.ts';
 import { readToken } from '../http-client/credentials.ts';
 import { createIpApi } from './ip-api.ts';
 import { canonicalHost, checkFieldNames, inTable, ipBody, ownerOf, podAddresses, requiredAddresses, tableName, UID_FIELD, type NetboxIp, type PodAddress } from './ip-address.ts';
-import { listRecords } from './list-ips.ts';
+import { comparableIp, listRecords } from './list-ips.ts';
 import { NETBOX_OPTIONS, readNetboxSettings, type NetboxSettings } from './settings.ts';
 
 /** --cmdb-kind netbox: tenant, tags and VRF of its own; every --field becomes a custom field. */
@@ -102,6 +102,7 @@ function createNetboxBackend(connection: CmdbConnection, settings: NetboxSetting
 
   return {
     list: (cluster, attempt, after) => listRecords(api, { vrf }, cluster, attempt, after),
+    comparable: comparableIp,
     warmUp: () => client.warmUp(),
     check(record) {
       const addresses = requiredAddresses(record);

@@ -119,3 +119,12 @@ function recordOf(ip: NetboxIp, cluster: string, vrf: string | undefined): CmdbR
     agent: { name: AGENT_NAME, version: '' },
   };
 }
+
+/**
+ * What NetBox keeps of a record, canonical: no node, labels or annotations; the pod's addresses as a sorted set
+ * (listing merges a dual-stack pod's addresses in NetBox's order, which need not be the pod's).
+ */
+export function comparableIp(record: CmdbRecord): CmdbRecord {
+  const ips = [...new Set(record.pod.ips.map((ip) => canonicalHost(ip) ?? ip))].sort();
+  return { ...record, pod: { ...record.pod, ip: null, ips }, node: { name: null, ip: null }, labels: {}, annotations: {} };
+}

@@ -9,7 +9,7 @@ import { createHttpClient } from '../http-client/client.ts';
 import { readPassword, readToken } from '../http-client/credentials.ts';
 import type { HttpRequest } from '../http-client/http-types.ts';
 import { failedAnswer, objectOf, readReconcileAnswer, serviceNowError } from './answers.ts';
-import { listCis } from './list-cis.ts';
+import { comparableCi, listCis } from './list-cis.ts';
 import { readServicenowSettings, SERVICENOW_OPTIONS, type ServicenowSettings } from './settings.ts';
 
 /** --cmdb-kind servicenow: its data source and basic-auth settings; deregister retires by default (CIs are kept). */
@@ -98,6 +98,7 @@ function createServicenowBackend(connection: CmdbConnection, settings: Serviceno
   const listing = { base, podClass: POD_CLASS, dataSource };
   return {
     list: (cluster, attempt, after) => listCis(client, listing, cluster, attempt, after),
+    comparable: comparableCi,
     warmUp: () => client.warmUp(),
     upsert: (record, attempt) => reconcile(record, INSTALLED, attempt),
     retire: (record, attempt) => reconcile(record, RETIRED, attempt),

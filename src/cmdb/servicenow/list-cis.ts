@@ -109,3 +109,19 @@ function recordOf(ci: Record<string, unknown>, uid: string, cluster: string): Cm
     agent: { name: AGENT_NAME, version: '' },
   };
 }
+
+/** What a CI keeps of a record: one per pod (id `<pod uid>_*`), its name, namespace and primary address. */
+export function comparableCi(record: CmdbRecord): CmdbRecord {
+  const ip = record.pod.ip;
+  return {
+    ...record,
+    id: recordId(record.pod.uid, POD_CONTAINER),
+    container: POD_CONTAINER,
+    pod: { ...record.pod, ips: ip ? [ip] : [] },
+    node: { name: null, ip: null },
+    app: null,
+    labels: {},
+    annotations: {},
+    fields: {},
+  };
+}
