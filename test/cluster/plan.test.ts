@@ -173,7 +173,7 @@ test('a CMDB that keeps less than the record (NetBox, ServiceNow) is compared on
     const listed = [...new Map(['app', 'proxy'].map((container) => comparable(written(pod, container))).map((record) => [record.id, record])).values()];
     assert.deepEqual(summary(pass({ pods: [pod], listed, comparable })), [], `${kind}: in sync`);
     assert.deepEqual(summary(pass({ pods: [pod], listed: listed.map((record) => ({ ...record, pod: { ...record.pod, ips: [...record.pod.ips].reverse() } })), comparable })), [], `${kind}: addresses in another order`);
-    const moved = web(1, { containers: ['app', 'proxy'], ips: ['10.244.9.9'], annotations: { 'cmdb-hook.io/field.team': 'web' } });
+    const moved = web(1, { containers: ['app', 'proxy'], ip: '10.244.9.9', ips: ['10.244.9.9'], annotations: { 'cmdb-hook.io/field.team': 'web' } });
     assert.ok(summary(pass({ pods: [moved], listed, comparable })).every((line) => line.startsWith('update ')), `${kind}: a new address is an update`);
     assert.ok(summary(pass({ pods: [moved], listed, comparable })).length > 0);
     // The pod gone past the grace: the listed records (ServiceNow's one CI) retired, once (other pods stay).
