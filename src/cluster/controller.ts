@@ -91,7 +91,7 @@ export async function runController(config: ControllerConfig, cmdb: ControllerCm
     });
     // The gate, like the writes, belongs to the leader; it ends with the same signal.
     if (config.readinessGate) {
-      gate = createReadinessGate({ client, strict: config.strict, gateTimeoutMs: config.gateTimeoutMs, signal, log, onSet: (pod, condition) => metrics.gatesSet.inc({ reason: condition.reason ?? '' }) });
+      gate = createReadinessGate({ client, strict: config.gateStrict, gateTimeoutMs: config.gateTimeoutMs, signal, log, onSet: (pod, condition) => metrics.gatesSet.inc({ reason: condition.reason ?? '' }) });
     }
     reconciler.setWriter(writer);
   };
@@ -146,7 +146,14 @@ async function runOnce(config: ControllerConfig, reconciler: Reconciler, startWr
   watching.abort();
   if (stop.aborted) throw new CmdbUnavailableError('stopped before the pods were listed');
   startWriting(stop);
-  const plan = await reconciler.fullPass();
+  let plan;
+  try {
+    plan = await reconciler.fullPass();
+  } catch (error) {
+    // A refused or unreachable listing is a failed run (5), like a failed write: a CronJob must see it.
+    if (error instanceof ConfigError || error instanceof CmdbUnavailableError) throw error;
+    throw new CmdbUnavailableError(`the CMDB's records could not be listed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
   const queue = writer()?.queue;
   await queue?.idle();
   const counts = queue?.counts();

@@ -35,6 +35,8 @@ export interface ControllerConfig extends RunSettings {
   dryRun: boolean;
   readinessGate: boolean;
   gateTimeoutMs: number;
+  /** --strict: the readiness gate stays False rather than failing open. */
+  gateStrict: boolean;
   deregisterAction: 'delete' | 'retire';
 }
 
@@ -77,7 +79,9 @@ export function buildControllerConfig(read: SettingReader, defaults: { deregiste
     fields: parseFields(read.entries('field')),
     // A long-running controller has no deadline; --once has one, so a CronJob run never hangs.
     timeoutMs: once ? read.duration('timeout') : Number.POSITIVE_INFINITY,
-    strict: read.bool('strict'),
+    // Exit codes never fail open here: a controller is no app's hook, and a CronJob must see a failed --once (5).
+    strict: true,
+    gateStrict: read.bool('strict'),
     logLevel: logLevelOf(read.text('log-level')),
     // Empty means none: a shared ConfigMap's /proc/1/fd/1 would double every line of a controller that is PID 1.
     logFile: read.text('log-file') || undefined,
