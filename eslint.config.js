@@ -33,7 +33,7 @@ export default tseslint.config(
     // only through a dynamic import() in those modes' own commands.
     files: ['src/**'],
     // src/cluster-side.ts is the long-running modes' entry: the second bundle, which src/cluster-bundle.ts loads.
-    ignores: ['src/cluster/**', 'src/serve/**', 'src/cluster-side.ts'],
+    ignores: ['src/cluster/**', 'src/serve/**', 'src/queue/**', 'src/cluster-side.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -42,6 +42,7 @@ export default tseslint.config(
             { group: ['**/scripts/**'], message: 'scripts/ holds build and set-up code; src/ must not import it.' },
             { group: ['**/cluster/**', '@kubernetes/client-node'], message: 'The hooks must not load the controller\'s code: use await import() from the controller command.' },
             { group: ['**/serve/**', 'prom-client'], message: 'The hooks must not load the endpoints or prom-client: use await import() from a long-running mode\'s command.' },
+            { group: ['**/queue/**', '@nats-io/*', 'amqplib', 'cloudevents'], message: 'The hooks must not load the message-queue code: use await import() from the queue modes\' commands.' },
           ],
         },
       ],

