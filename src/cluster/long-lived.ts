@@ -63,7 +63,8 @@ export async function runLongLived(options: LongLivedOptions): Promise<Outcome> 
     onError: (error, retryInMs) => log.error({ err: error, retryInMs }, 'full pass failed; trying again'),
   });
   reconciler.scheduler = scheduler;
-  if (reconciler.ready) scheduler.within(0, 'start');
+  // The pods may have been listed before the scheduler existed: the first pass follows the first list either way.
+  void reconciler.podsSeen.then(() => scheduler.within(0, 'pods listed'));
 
   const endpoints = await startEndpoints({
     listen: config.listen,

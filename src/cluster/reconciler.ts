@@ -46,6 +46,8 @@ export class Reconciler implements PodHandler {
   private readonly pods = new Map<string, Pod>();
   private readonly known = new Map<string, CmdbRecord>();
   private readonly clock = new OrphanClock();
+  /** When this controller first saw each pod (by uid). */
+  private readonly firstSeen = new Map<string, number>();
   private info: SyncInfo = { complete: false, notListable: [ALL_NAMESPACES], relisted: [] };
   private listed = false;
   private writer: Writer | undefined;
@@ -82,7 +84,14 @@ export class Reconciler implements PodHandler {
 
   synced(pods: Pod[], info: SyncInfo): void {
     this.pods.clear();
-    for (const pod of pods) if (pod.metadata?.uid) this.pods.set(pod.metadata.uid, pod);
+    const now = Date.now();
+    for (const pod of pods) {
+      const uid = pod.metadata?.uid;
+      if (!uid) continue;
+      this.pods.set(uid, pod);
+      if (!this.firstSeen.has(uid)) this.firstSeen.set(uid, now);
+    }
+    for (const uid of this.firstSeen.keys()) if (!this.pods.has(uid)) this.firstSeen.delete(uid);
     this.info = info;
     const first = !this.podsListed;
     this.podsListed = true;
@@ -105,6 +114,7 @@ export class Reconciler implements PodHandler {
     const uid = pod.metadata?.uid;
     if (!uid) return;
     this.pods.set(uid, pod);
+    if (!this.firstSeen.has(uid)) this.firstSeen.set(uid, Date.now());
     this.podChanged(pod);
   }
 
@@ -112,6 +122,7 @@ export class Reconciler implements PodHandler {
     const uid = pod.metadata?.uid;
     if (!uid) return;
     this.pods.delete(uid);
+    this.firstSeen.delete(uid);
     this.options.onPodGone?.(uid);
     this.startOrphanClocks((each) => each === uid);
     this.scheduler?.within(this.options.config.orphanGraceMs + 1000, 'a pod was deleted');
@@ -145,7 +156,7 @@ export class Reconciler implements PodHandler {
       ...(this.options.comparable ? { comparable: this.options.comparable } : {}),
     });
     if (config.dryRun) this.options.print(formatPlan(plan));
-    else for (const action of plan.actions) this.writer?.write(action, this.podOf(action.record));
+    else for (const action of plan.actions) if (!this.leftToHook(action)) this.writer?.write(action, this.podOf(action.record));
     if (plan.retireBlocked) this.options.log.error(plan.retireBlocked, `retire blocked: ${plan.retireBlocked.due} of ${plan.retireBlocked.owned} owned records would be retired, more than half; nothing retired (a lost node or a broken list is more likely than so many pods gone)`);
     if (this.info.notListable.length > 0) this.options.log.error({ notListable: this.info.notListable }, 'pods of these namespaces cannot be listed (403): none of their records is retired');
     if (plan.capped > 0) this.options.log.warn({ capped: plan.capped }, `${plan.capped} retirements held back by --max-retire until the next pass`);
@@ -165,6 +176,24 @@ export class Reconciler implements PodHandler {
     else this.known.set(action.record.id, { ...action.record, state: 'terminated' });
     const pod = this.podOf(action.record);
     if (pod) this.reportPod(pod);
+  }
+
+  /**
+   * A create for a pod that registers itself, whose containers turned ready less than HOOK_GRACE_MS ago: its hook is
+   * writing that record right now, and writing it too would double every write of a rollout. The pass after the
+   * grace writes it if the hook did not. Ready since: the ContainersReady condition's time, or when this controller
+   * first saw it, whichever is later (a controller that just started gives the hooks their grace too).
+   */
+  private leftToHook(action: PlanAction): boolean {
+    const pod = this.podOf(action.record);
+    if (action.kind !== 'create' || !pod || !registersItself(pod)) return false;
+    const uid = pod.metadata?.uid ?? '';
+    const condition = pod.status?.conditions?.find((each) => each.type === 'ContainersReady' && each.status === 'True');
+    const since = Math.max(Date.parse(condition?.lastTransitionTime ?? '') || 0, this.firstSeen.get(uid) ?? 0);
+    const left = since + HOOK_GRACE_MS - Date.now();
+    if (left <= 0) return false;
+    this.scheduler?.within(left + 1000, 'a pod that registers itself turned ready');
+    return true;
   }
 
   /** The orphan grace counts from when the controller first saw the pod gone, not from the next pass. */
