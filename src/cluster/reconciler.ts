@@ -10,7 +10,7 @@
 import type { ControllerConfig } from '../config/controller-config.ts';
 import type { Logger } from '../logger.ts';
 import type { CmdbRecord } from '../pod/record.ts';
-import { desiredRecords, podPhases } from './desired-state.ts';
+import { desiredRecords, FINISHED_PHASES, podPhases } from './desired-state.ts';
 import { formatPlan } from './format-plan.ts';
 import { ALL_NAMESPACES, type Pod, type PodHandler, type SyncInfo } from './kube/pod-cache.ts';
 import { OrphanClock } from './orphan-clock.ts';
@@ -116,6 +116,11 @@ export class Reconciler implements PodHandler {
     this.pods.set(uid, pod);
     if (!this.firstSeen.has(uid)) this.firstSeen.set(uid, Date.now());
     this.podChanged(pod);
+    // A finished pod (evicted: Failed, its object kept) is as gone as a deleted one: the grace counts from now, and
+    // the pass after it retires the records, rather than the next --resync starting the clock.
+    if (FINISHED_PHASES.has(pod.status?.phase ?? '') && this.startOrphanClocks((each) => each === uid)) {
+      this.scheduler?.within(this.options.config.orphanGraceMs + 1000, 'a pod finished');
+    }
   }
 
   deleted(pod: Pod): void {
@@ -197,9 +202,15 @@ export class Reconciler implements PodHandler {
   }
 
   /** The orphan grace counts from when the controller first saw the pod gone, not from the next pass. */
-  private startOrphanClocks(gone: (uid: string) => boolean): void {
+  private startOrphanClocks(gone: (uid: string) => boolean): boolean {
     const now = Date.now();
-    for (const record of this.known.values()) if (record.state !== 'terminated' && gone(record.pod?.uid)) this.clock.missingSince(record.id, now);
+    let started = false;
+    for (const record of this.known.values()) {
+      if (record.state === 'terminated' || !gone(record.pod?.uid)) continue;
+      this.clock.missingSince(record.id, now);
+      started = true;
+    }
+    return started;
   }
 
   /** The id under which list() gives the record. */
