@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SELECTED, startScene, untilReady, waitFor, type Scene } from '../support/controller/controller-run.ts';
-import { eventsOf, liveUids, readMetric, uidOf } from '../support/controller/observe.ts';
+import { eventsOf, liveUids, uidOf, untilMetric } from '../support/controller/observe.ts';
 import type { KubeObject } from '../support/kube-api/resources.ts';
 
 const GRACE_MS = 1500;
@@ -49,10 +49,11 @@ test('an evicted pod (phase Failed, object kept): its record is retired after th
   assert.equal(writes.length, 4, 'one DELETE besides the three creates');
   assert.equal(writes.at(-1)?.method, 'DELETE');
   assert.ok(writes.at(-1)?.path.includes(evicted));
-  assert.equal(eventsOf(scene.api, 'shop', 'CMDBRetired', evicted).length, 1, 'kubectl describe pod web-b shows the retire');
+  // The Event, the metric and the log line follow the CMDB's answer: waited for, not raced.
+  assert.ok(await waitFor(() => eventsOf(scene.api, 'shop', 'CMDBRetired', evicted).length === 1, 5000), 'kubectl describe pod web-b shows the retire');
   assert.equal(eventsOf(scene.api, 'shop', 'CMDBRetired').length, 1);
-  assert.equal(await readMetric(controller, 'controller_writes_total', '{action="retire",outcome="ok"}'), 1);
-  assert.ok(controller.logs().some((line) => String(line.msg).includes(`record ${evicted}_app deleted`)), 'the retire is logged');
+  assert.ok(await untilMetric(controller, 'controller_writes_total', '{action="retire",outcome="ok"}', (value) => value === 1, 5000));
+  assert.ok(await waitFor(() => controller.logs().some((line) => String(line.msg).includes(`record ${evicted}_app deleted`)), 5000), 'the retire is logged');
 
   // A finished pod is never registered again, whatever its containers say later.
   scene.api.modifyPod('shop', 'web-b', (pod) => (pod.metadata.labels = { ...pod.metadata.labels, touched: 'yes' }));

@@ -52,8 +52,8 @@ test('node loss: every record of the lost node retired, at most --max-retire per
     assert.ok(deletes().filter((request) => request.at > from && request.at <= to).length <= MAX_RETIRE, 'at most --max-retire DELETEs per pass');
   }
   assert.ok(controller.logs().some((line) => line.level === 40 && String(line.msg).includes('held back by --max-retire')), 'the cap is logged');
-  assert.equal(eventsOf(scene.api, 'shop', 'CMDBRetired').length, lost.length);
-  assert.equal(await readMetric(controller, 'controller_writes_total', '{action="retire",outcome="ok"}'), lost.length);
+  assert.ok(await waitFor(() => eventsOf(scene.api, 'shop', 'CMDBRetired').length === lost.length, 5000), 'an Event per retire');
+  assert.ok(await untilMetric(controller, 'controller_writes_total', '{action="retire",outcome="ok"}', (value) => value === lost.length, 5000));
   assert.ok(await untilMetric(controller, 'controller_retires_capped', '', (value) => value === 0, 5000), 'nothing held back once done');
   assert.equal(await readMetric(controller, 'controller_retire_blocked'), 0);
 
