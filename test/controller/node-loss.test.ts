@@ -20,7 +20,7 @@ after(() => scene.close());
 const passesOf = (controller: ControllerProcess) => controller.logs().filter((line) => String(line.msg).startsWith('full pass:')) as unknown as { actions: number; capped: number }[];
 const deletes = () => scene.cmdb.writes().filter((request) => request.method === 'DELETE');
 
-test('node loss: every record of the lost node retired, at most --max-retire per pass; more than half missing: nothing retired', async () => {
+test('node loss: every record of the lost node retired, at most --max-retire per pass; more than half missing: nothing retired', async (t) => {
   const lost = ['a', 'b', 'c', 'd', 'e'].map((letter) => `web-1${letter}`);
   const kept = ['a', 'b', 'c', 'd', 'e', 'f', 'g'].map((letter) => `web-2${letter}`);
   for (const name of lost) scene.api.addPod({ name, namespace: 'shop', nodeName: 'node-1', labels: { app: 'web', ...SELECTED } });
@@ -44,6 +44,7 @@ test('node loss: every record of the lost node retired, at most --max-retire per
   const passes = passesOf(controller).slice(passesBefore);
   assert.ok(passes.every((pass) => pass.actions <= MAX_RETIRE), `no pass planned more than ${MAX_RETIRE}: ${JSON.stringify(passes)}`);
   assert.ok(passes.filter((pass) => pass.actions > 0).length >= Math.ceil(lost.length / MAX_RETIRE), 'the retirements spread over several passes');
+  t.diagnostic(`passes after the loss, retirements planned (held back): ${passes.map((pass) => `${pass.actions} (${pass.capped})`).join(', ')}`);
   // Seen from the CMDB: between two listings (a pass each) at most --max-retire DELETEs.
   const marks = listings(scene.cmdb).map((request) => request.at);
   for (let index = 0; index < marks.length; index++) {
