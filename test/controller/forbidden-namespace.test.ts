@@ -2,6 +2,8 @@
 // a RoleBinding missing). The CMDB holds records there, written by the hooks: one whose pod still runs, one whose pod
 // is long gone. The controller says so loudly (an error in the log, cmdb_hook_controller_namespaces_not_listable 1)
 // and retires none of them, pass after pass: their pods' absence says nothing. The other namespace works as usual.
+// Without --namespace the one list of every namespace is refused as a whole (RBAC has no "all but one"): the
+// controller sees no pod at all, and must take that for blindness, not for an empty cluster.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { identityFromApiPod } from '../../src/pod/from-api-pod.ts';
@@ -57,5 +59,21 @@ test('a namespace that may not be listed (403): a loud error, the metric, none o
   assert.equal(eventsOf(scene.api, 'shop', 'CMDBRetired', crashed).length, 1);
   assert.equal(await readMetric(controller, 'controller_retire_blocked'), 0, 'not the half rule: the namespace is left out');
   assert.equal(await readMetric(controller, 'controller_namespaces_not_listable'), 1);
+  assert.equal(await controller.stop(), 0);
+});
+
+test('every namespace at once while one is forbidden (403 for the cluster-wide list): no pod seen, nothing written or retired', async () => {
+  const records = JSON.stringify([...scene.cmdb.records.values()]);
+  const writes = scene.cmdb.writes().length;
+  scene.api.addPod({ name: 'web-d', namespace: 'shop', labels: { app: 'web', ...SELECTED } });
+  const controller = scene.start(['--orphan-grace', '1s', '--resync', '1s']);
+  assert.ok(await untilReady(controller), controller.stderr());
+  assert.ok(await untilMetric(controller, 'controller_namespaces_not_listable', '', (value) => value === 1, 10_000));
+  assert.ok(controller.logs().some((line) => line.level === 50 && String(line.msg).includes('every namespace (403)')), `the 403 is an error in the log\n${controller.stderr()}`);
+  assert.ok(await untilMetric(controller, 'controller_passes_total', '{result="ok"}', (value) => (value ?? 0) >= 3, 10_000), 'three passes');
+  assert.equal(await readMetric(controller, 'controller_pods'), 0, 'no pod seen');
+  assert.equal(scene.cmdb.writes().length, writes, 'nothing written: not web-d, and no record retired though no pod is seen');
+  assert.equal(JSON.stringify([...scene.cmdb.records.values()]), records);
+  assert.equal(await readMetric(controller, 'controller_retire_blocked'), 0, 'not even counted: the list never happened');
   assert.equal(await controller.stop(), 0);
 });
