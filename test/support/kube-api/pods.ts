@@ -30,6 +30,8 @@ export interface PodOptions {
   replicaSet?: string | null;
   uid?: string;
   hostNetwork?: boolean;
+  /** Exec hooks of every container: the command of lifecycle.postStart and of lifecycle.preStop. */
+  lifecycle?: { postStart?: string[]; preStop?: string[] };
 }
 
 let nextAddress = 10;
@@ -93,6 +95,7 @@ export function makePod(options: PodOptions): KubeObject {
         terminationMessagePath: '/dev/termination-log',
         terminationMessagePolicy: 'File',
         imagePullPolicy: 'IfNotPresent',
+        ...(options.lifecycle ? { lifecycle: lifecycleOf(options.lifecycle) } : {}),
       })),
       restartPolicy: 'Always',
       terminationGracePeriodSeconds: 30,
@@ -128,6 +131,13 @@ export function makePod(options: PodOptions): KubeObject {
       ...(nodeName ? { containerStatuses: containers.map((name) => containerStatus(name, app, running, ready)) } : {}),
       qosClass: 'Burstable',
     },
+  };
+}
+
+function lifecycleOf(hooks: NonNullable<PodOptions['lifecycle']>) {
+  return {
+    ...(hooks.postStart ? { postStart: { exec: { command: hooks.postStart } } } : {}),
+    ...(hooks.preStop ? { preStop: { exec: { command: hooks.preStop } } } : {}),
   };
 }
 
