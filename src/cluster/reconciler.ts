@@ -24,7 +24,7 @@ export interface Writer {
 }
 
 export interface ReconcilerOptions {
-  config: Pick<ControllerConfig, 'cluster' | 'fields' | 'namespaces' | 'policy' | 'orphanGraceMs' | 'maxRetire' | 'dryRun'>;
+  config: Pick<ControllerConfig, 'cluster' | 'fields' | 'namespaces' | 'policy' | 'orphanGraceMs' | 'maxRetire' | 'dryRun' | 'once'>;
   listRecords(): Promise<CmdbRecord[]>;
   /** What the CMDB keeps of a record, with the id list() gives (CmdbBackend.comparable). */
   comparable?: (record: CmdbRecord) => CmdbRecord;
@@ -157,7 +157,8 @@ export class Reconciler implements PodHandler {
       orphanGraceMs: config.orphanGraceMs,
       maxRetire: config.maxRetire,
       now: new Date(),
-      clock: this.clock,
+      // --once has seen nothing go missing before this pass: its grace counts from each record's observedAt.
+      clock: config.once ? undefined : this.clock,
       ...(this.options.comparable ? { comparable: this.options.comparable } : {}),
     });
     if (config.dryRun) this.options.print(formatPlan(plan));
