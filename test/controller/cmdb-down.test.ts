@@ -82,9 +82,9 @@ test('the CMDB down during a rollout: nothing lost, each record written once, th
   assert.match(metrics, /^cmdb_hook_controller_queue_depth 0$/m);
   assert.match(metrics, new RegExp(`^cmdb_hook_controller_writes_total\\{action="create",outcome="ok"\\} ${4 + NEW_PODS}$`, 'm'));
   assert.match(metrics, new RegExp(`^cmdb_hook_controller_writes_total\\{action="retire",outcome="ok"\\} ${old.length}$`, 'm'));
-  const reasons = scene.api.events('shop').map((event) => (event as { reason?: string }).reason);
-  assert.equal(reasons.filter((reason) => reason === 'CMDBRegistered').length, 4 + NEW_PODS);
-  assert.equal(reasons.filter((reason) => reason === 'CMDBRetired').length, old.length);
-  assert.equal(reasons.filter((reason) => reason === 'CMDBFailed').length, 0, 'an outage is no refusal');
+  // Events are posted after each write lands (and rate-limited): wait for them.
+  const count = (reason: string) => scene.api.events('shop').filter((event) => (event as { reason?: string }).reason === reason).length;
+  assert.ok(await waitFor(() => count('CMDBRegistered') === 4 + NEW_PODS && count('CMDBRetired') === old.length, 10_000), `${count('CMDBRegistered')} registered, ${count('CMDBRetired')} retired`);
+  assert.equal(count('CMDBFailed'), 0, 'an outage is no refusal');
   assert.equal(await controller.stop(), 0);
 });

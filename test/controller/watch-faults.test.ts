@@ -88,6 +88,7 @@ test('watch faults: relisted each time, nothing missed, nothing written twice', 
   const writes = scene.cmdb.writes().map((entry) => `${entry.method} ${entry.path}`);
   assert.equal(writes.length, 8, writes.join('\n'));
   assert.equal(new Set(writes).size, 8, writes.join('\n'));
-  assert.equal(scene.api.events('shop').filter((event) => (event as { reason?: string }).reason === 'CMDBRegistered').length, 6);
+  // Events are posted after each write lands: wait for them.
+  assert.ok(await waitFor(() => scene.api.events('shop').filter((event) => (event as { reason?: string }).reason === 'CMDBRegistered').length === 6, 5000));
   assert.equal(await controller.stop(), 0);
 });
