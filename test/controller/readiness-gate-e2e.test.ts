@@ -2,11 +2,12 @@
 // The condition turns True (CMDBRegistered) once the pod's record is written, and `kubectl wait
 // --for=condition=cmdb-hook.io/registered` returns; with the CMDB refusing, it turns True with CMDBUnavailable after
 // --gate-timeout from the containers being ready (fail open), and stays True once the record lands. Other conditions
-// are never touched.
+// are never touched. A patch for a pod made again under the same name (another UID) is refused.
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { SELECTED, startScene, untilReady, waitFor, type Scene } from '../support/controller/controller-run.ts';
 import { turnReady } from '../support/controller/pod-hooks.ts';
@@ -40,7 +41,7 @@ const gated = (name: string, ready: boolean) => ({
   conditions: [{ type: 'example.com/load-balancer', status: 'True' as const, reason: 'Attached' }],
 });
 
-test('readiness gate: True once registered (kubectl wait returns), True with CMDBUnavailable after the gate timeout, other conditions untouched', async (t) => {
+test('readiness gate: True once registered (kubectl wait returns), True with CMDBUnavailable after the gate timeout, other conditions untouched, a recreated pod left alone', async (t) => {
   const home = mkdtempSync(join(tmpdir(), 'kubectl-home-'));
   const waiting = kubectlStream(['wait', '--for=condition=cmdb-hook.io/registered', 'pod/web-a', '-n', 'shop', '--timeout=30s'], { home, kubeconfig: scene.api.writeKubeconfig(home) });
   const before = scene.api.addPod(gated('web-a', true));
@@ -67,6 +68,23 @@ test('readiness gate: True once registered (kubectl wait returns), True with CMD
   assert.deepEqual(others(scene.api.pod('shop', 'web-b')), others(ready), 'every other condition as the kubelet left it');
   assert.equal(scene.cmdb.records.size, 1);
 
+  // web-c turns ready (the controller tries its record: it saw it ready), then, unseen by the controller (its watch
+  // silenced), is deleted and made again under its name. The gate's timer fires for the uid it knows; the patch
+  // carries that uid and the server refuses it: the newcomer never gets its predecessor's condition.
+  scene.api.addPod(gated('web-c', false));
+  const first = turnReady(scene.api, 'shop', 'web-c');
+  assert.ok(await waitFor(() => scene.cmdb.requests.some((request) => request.method === 'PUT' && request.path.endsWith(`/${first.metadata.uid ?? ''}_app`)), 5000), 'the controller saw web-c ready');
+  scene.api.watches.stall();
+  scene.api.deletePod('shop', 'web-c', 0);
+  const again = scene.api.addPod(gated('web-c', false));
+  const refused = () => scene.api.requests.find((request) => request.method === 'PATCH' && request.path === '/api/v1/namespaces/shop/pods/web-c/status');
+  assert.ok(await waitFor(() => (refused()?.status ?? 0) > 0, GATE_TIMEOUT_MS + 5000), 'the gate patched web-c');
+  assert.equal(refused()?.status, 422, 'a patch carrying the old uid is refused');
+  assert.equal(gateOf('web-c'), undefined, 'the new web-c has no gate condition');
+  assert.equal(scene.api.pod('shop', 'web-c')?.metadata.uid, again.metadata.uid);
+  assert.ok(await waitFor(() => controller.logs().some((line) => String(line.msg).includes(`web-c is no longer uid ${first.metadata.uid ?? ''}`)), 2000), controller.stderr());
+  scene.api.watches.drop('cut');
+
   // The CMDB is back: the record lands and the gate stays True (never patched again).
   scene.cmdb.clearFaults();
   assert.ok(await waitFor(() => scene.cmdb.records.size === 2, 40_000), 'web-b registered once the CMDB answers');
@@ -75,9 +93,15 @@ test('readiness gate: True once registered (kubectl wait returns), True with CMD
   const metrics = (await controller.get('/metrics')).body;
   assert.match(metrics, /^cmdb_hook_controller_readiness_gates_set_total\{reason="CMDBRegistered"\} 1$/m);
   assert.match(metrics, /^cmdb_hook_controller_readiness_gates_set_total\{reason="CMDBUnavailable"\} 1$/m);
-  assert.match(metrics, /^cmdb_hook_controller_readiness_gates_pending 0$/m);
+  // The new web-c arrives once the watch is back: its gate is pending (not ready yet), nothing patched for it.
+  let latest = metrics;
+  for (const until = performance.now() + 5000; !/^cmdb_hook_controller_readiness_gates_pending 1$/m.test(latest) && performance.now() < until; ) {
+    await sleep(50);
+    latest = (await controller.get('/metrics')).body;
+  }
+  assert.match(latest, /^cmdb_hook_controller_readiness_gates_pending 1$/m, 'the new web-c, not ready yet');
   const statusPatches = scene.api.requests.filter((request) => request.method === 'PATCH' && request.path.endsWith('/status'));
-  assert.equal(statusPatches.length, 2, 'one patch per pod');
+  assert.deepEqual(statusPatches.map((request) => `${request.path.split('/')[6] ?? ''} ${request.status}`), ['web-a 200', 'web-b 200', 'web-c 422'], 'one patch per pod');
   t.diagnostic(`the gate opened ${openedMs} ms after the containers turned ready (--gate-timeout 2s)`);
   assert.equal(await controller.stop(), 0);
 });
