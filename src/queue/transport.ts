@@ -20,6 +20,8 @@ export interface Delivery {
   readonly message: QueueMessage;
   /** 1 on the first delivery. */
   readonly deliveryCount: number;
+  /** The broker's order of publication where it has one (JetStream's stream sequence); RabbitMQ leaves it out. */
+  readonly sequence?: number;
 }
 
 /** What the consumer decided: done; try again later (a transient CMDB failure); or never (a poison message). */

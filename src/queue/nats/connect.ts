@@ -1,0 +1,79 @@
+/**
+ * The connection to NATS. The token or creds file and the CA file are read as files, never taken as values: the
+ * token and creds are read again at every (re)connect through the client's authenticator callbacks, and the client
+ * loads `caFile` itself at every TLS connect, so a rotated Secret is picked up without a restart. Each file is read
+ * once up front too, so a wrong path is a config error naming the setting before any network traffic.
+ *
+ * The first connect is retried here, attempt by attempt, until the caller's signal aborts (the client's own
+ * `waitOnFirstConnect` cannot be cancelled); once connected, the client reconnects by itself, forever.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { connect, credsAuthenticator, tokenAuthenticator, type Authenticator, type NatsConnection } from '@nats-io/transport-node';
+import { ConfigError } from '../../errors.ts';
+import { settingName } from '../../settings/option.ts';
+import { FILE_KINDS, readSettingFile } from '../../settings/setting-files.ts';
+import { BrokerUnavailableError } from '../broker-errors.ts';
+import { serversOf, type NatsOptions } from './nats-options.ts';
+
+type ConnectOptions = Pick<NatsOptions, 'url' | 'tokenFile' | 'credsFile' | 'caFile' | 'logger'>;
+
+/** The credential a connection presents, and the setting to name when the server refuses it. */
+function authOf(options: ConnectOptions): { authenticator?: Authenticator; flag?: string } {
+  const { tokenFile, credsFile } = options;
+  if (tokenFile && credsFile) throw new ConfigError(`${settingName('nats-token-file')} and ${settingName('nats-creds-file')} were both given; give one`);
+  if (tokenFile) {
+    const read = () => readSettingFile('nats-token-file', tokenFile, FILE_KINDS.secret).trim();
+    if (!read()) throw new ConfigError(`${settingName('nats-token-file')} ${tokenFile} is empty; it must hold the NATS token`);
+    return { authenticator: tokenAuthenticator(read), flag: 'nats-token-file' };
+  }
+  if (credsFile) {
+    // A creds file holds a user JWT and an nkey seed (a private key), about 1 KiB.
+    const read = () => new TextEncoder().encode(readSettingFile('nats-creds-file', credsFile, FILE_KINDS.key));
+    read();
+    return { authenticator: credsAuthenticator(read), flag: 'nats-creds-file' };
+  }
+  return {};
+}
+
+const isAuthError = (error: unknown) => error instanceof Error && (error.name === 'AuthorizationError' || /authorization violation|authentication/i.test(error.message));
+
+export async function connectNats(options: ConnectOptions, signal: AbortSignal): Promise<NatsConnection> {
+  const servers = serversOf(options.url);
+  const { authenticator, flag } = authOf(options);
+  if (options.caFile) readSettingFile('nats-ca-file', options.caFile, FILE_KINDS.certificates);
+  let delay = 250;
+  for (;;) {
+    signal.throwIfAborted();
+    try {
+      const connection = await connect({
+        servers,
+        name: 'cmdb-hook',
+        ...(authenticator ? { authenticator } : {}),
+        ...(options.caFile ? { tls: { caFile: options.caFile } } : {}),
+        timeout: 5000,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 1000,
+      });
+      options.logger.info({ servers: servers.join(',') }, 'connected to NATS');
+      return connection;
+    } catch (error) {
+      if (isAuthError(error)) {
+        const where = flag ? settingName(flag) : `${settingName('nats-token-file')} or ${settingName('nats-creds-file')}`;
+        throw new ConfigError(
+          flag
+            ? `the NATS server at ${servers.join(',')} refused the credential in ${where} (${(error as Error).message}); check the file it names`
+            : `the NATS server at ${servers.join(',')} requires a credential (${(error as Error).message}); set ${where}`,
+          { cause: error },
+        );
+      }
+      if (error instanceof ConfigError) throw error;
+      options.logger.warn({ servers: servers.join(','), err: (error as Error).message, retryInMs: delay }, 'NATS not reachable yet; retrying');
+      try {
+        await sleep(delay, undefined, { signal });
+      } catch {
+        throw new BrokerUnavailableError(`NATS at ${servers.join(',')} could not be reached before the deadline: ${(error as Error).message}`, { cause: error });
+      }
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+}
