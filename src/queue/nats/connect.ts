@@ -53,8 +53,12 @@ export async function connectNats(options: ConnectOptions, signal: AbortSignal):
         timeout: 5000,
         maxReconnectAttempts: -1,
         reconnectTimeWait: 1000,
+        // A rotated token reaches the file later than the server (a Secret update takes up to a minute to appear in
+        // a pod): keep reconnecting, re-reading the file each time, rather than give up after two refusals.
+        ignoreAuthErrorAbort: true,
       });
       options.logger.info({ servers: servers.join(',') }, 'connected to NATS');
+      void watchStatus(connection, options, flag);
       return connection;
     } catch (error) {
       if (isAuthError(error)) {
@@ -74,6 +78,23 @@ export async function connectNats(options: ConnectOptions, signal: AbortSignal):
         throw new BrokerUnavailableError(`NATS at ${servers.join(',')} could not be reached before the deadline: ${(error as Error).message}`, { cause: error });
       }
       delay = Math.min(delay * 2, 5000);
+    }
+  }
+}
+
+/** One log line per disconnect, reconnect and refused credential (once per outage), none per attempt. */
+async function watchStatus(connection: NatsConnection, options: ConnectOptions, flag: string | undefined): Promise<void> {
+  const { logger } = options;
+  let refusedLogged = false;
+  for await (const status of connection.status()) {
+    if (status.type === 'disconnect') logger.warn({ server: status.server }, 'disconnected from NATS; reconnecting');
+    else if (status.type === 'reconnect') {
+      refusedLogged = false;
+      logger.info({ server: status.server }, 'reconnected to NATS');
+    } else if (status.type === 'error' && !refusedLogged) {
+      refusedLogged = isAuthError(status.error);
+      const hint = refusedLogged ? `; the server refused the credential: check the file ${flag ? settingName(flag) : 'a credential setting'} names` : '';
+      logger.warn({ err: status.error.message }, `NATS reported an error${hint}`);
     }
   }
 }

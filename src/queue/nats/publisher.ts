@@ -51,6 +51,10 @@ export class NatsPublisher implements Publisher {
         if (attempt > 1) this.#options.logger.info({ id: message.id, attempt, duplicate: ack.duplicate }, 'NATS confirmed the message after retrying');
         return { duplicate: ack.duplicate };
       } catch (error) {
+        if (error instanceof Error && error.name === 'ClosedConnectionError') {
+          // Closed for good (closed by this process, or the client gave up): no attempt on it can succeed.
+          throw new BrokerUnavailableError(`NATS did not confirm message ${message.id}: the connection is closed`, { cause: error });
+        }
         if (!transient(error)) {
           throw new BrokerRejectedError(`NATS refused message ${message.id} on ${subject}: ${(error as Error).message}`, { cause: error });
         }

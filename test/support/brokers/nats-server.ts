@@ -16,6 +16,8 @@ export interface NatsServer {
   /** The token the server accepts, and a file that holds it (what --nats-token-file names). */
   readonly token: string;
   readonly tokenFile: string;
+  /** Changes the token the server accepts from its next start (the token file is left to the test: a rotation). */
+  setToken(token: string): void;
   readonly dir: string;
   /** (Re)starts the server on the same port and store; resolves once it accepts clients. */
   start(): Promise<void>;
@@ -41,13 +43,14 @@ export async function startNatsServer(): Promise<NatsServer> {
   const tokenFile = join(dir, 'token');
   writeFileSync(tokenFile, `${token}\n`, { mode: 0o600 });
   const config = join(dir, 'nats.conf');
-  writeFileSync(config, [
+  const writeConfig = (accepted: string) => writeFileSync(config, [
     'host: 127.0.0.1',
     `port: ${port}`,
-    `authorization { token: ${JSON.stringify(token)} }`,
+    `authorization { token: ${JSON.stringify(accepted)} }`,
     `jetstream { store_dir: ${JSON.stringify(join(dir, 'store'))}, max_memory_store: 64MB, max_file_store: 256MB }`,
     '',
-  ].join('\n'));
+  ].join('\n'), { mode: 0o600 });
+  writeConfig(token);
   let child: ChildProcess | undefined;
   let log = '';
 
@@ -90,6 +93,7 @@ export async function startNatsServer(): Promise<NatsServer> {
     port,
     token,
     tokenFile,
+    setToken: writeConfig,
     dir,
     start,
     stop,
