@@ -35,6 +35,12 @@ function authOf(options: ConnectOptions): { authenticator?: Authenticator; flag?
   return {};
 }
 
+/** Node's code for a server certificate it does not trust: a setting to fix, not a network hiccup to retry. */
+function certificateProblem(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code) ? code : undefined;
+}
+
 const isAuthError = (error: unknown) => error instanceof Error && (error.name === 'AuthorizationError' || /authorization violation|authentication/i.test(error.message));
 
 export async function connectNats(options: ConnectOptions, signal: AbortSignal): Promise<NatsConnection> {
@@ -71,6 +77,15 @@ export async function connectNats(options: ConnectOptions, signal: AbortSignal):
         );
       }
       if (error instanceof ConfigError) throw error;
+      const tlsCode = certificateProblem(error);
+      if (tlsCode) {
+        throw new ConfigError(
+          options.caFile
+            ? `the NATS server's certificate at ${servers.join(',')} is not trusted by the CA in ${settingName('nats-ca-file')} ${options.caFile} (${tlsCode}); give the CA that signed it`
+            : `the NATS server's certificate at ${servers.join(',')} is not trusted (${tlsCode}); set ${settingName('nats-ca-file')} to the CA that signed it`,
+          { cause: error },
+        );
+      }
       options.logger.warn({ servers: servers.join(','), err: (error as Error).message, retryInMs: delay }, 'NATS not reachable yet; retrying');
       try {
         await sleep(delay, undefined, { signal });

@@ -36,7 +36,8 @@ async function freePort(): Promise<number> {
   return address.port;
 }
 
-export async function startNatsServer(): Promise<NatsServer> {
+/** `tls`: the server's certificate and key files, so clients must connect with TLS and trust its CA. */
+export async function startNatsServer(options: { tls?: { certFile: string; keyFile: string } } = {}): Promise<NatsServer> {
   const dir = mkdtempSync(join(tmpdir(), 'cmdb-hook-nats-'));
   const port = await freePort();
   const token = randomBytes(18).toString('base64url');
@@ -47,6 +48,7 @@ export async function startNatsServer(): Promise<NatsServer> {
     'host: 127.0.0.1',
     `port: ${port}`,
     `authorization { token: ${JSON.stringify(accepted)} }`,
+    ...(options.tls ? [`tls { cert_file: ${JSON.stringify(options.tls.certFile)}, key_file: ${JSON.stringify(options.tls.keyFile)} }`] : []),
     `jetstream { store_dir: ${JSON.stringify(join(dir, 'store'))}, max_memory_store: 64MB, max_file_store: 256MB }`,
     '',
   ].join('\n'), { mode: 0o600 });
