@@ -54,7 +54,7 @@ async function consume(options: Partial<NatsOptions> & { cluster: string; stream
 
 describe('consume', () => {
   it('acks: each message handled once, with its id, key and stream sequence, and nothing left pending', async () => {
-    const { seen } = await consume({ cluster: 'ack', stream: 'ACK', ackWaitMs: 1000 }, ['a-1', 'a-2', 'a-3'], () => ({ kind: 'ack' }), (all) => all.length >= 3, 1500);
+    const { seen } = await consume({ cluster: 'ack', stream: 'ACK', ackWaitMs: 500 }, ['a-1', 'a-2', 'a-3'], () => ({ kind: 'ack' }), (all) => all.length >= 3, 800);
     assert.deepEqual(seen.map(({ id, deliveryCount, sequence }) => [id, deliveryCount, sequence]).sort(), [['a-1', 1, 1], ['a-2', 1, 2], ['a-3', 1, 3]]);
     const { jsm, connection } = await admin(server);
     const info = await jsm.consumers.info('ACK', 'cmdb-hook');
@@ -92,7 +92,7 @@ describe('consume', () => {
         return Promise.resolve<Verdict>(delivery.message.id === 'poison' && !decoded.ok ? { kind: 'dead', reason: decoded.problem } : { kind: 'ack' });
       }, stop.signal);
       assert.ok(await waitFor(() => seen.length >= 2, 10_000));
-      await sleep(1500); // three ack waits: a message terminated without effect would be back by now
+      await sleep(1000); // two ack waits: a message terminated without effect would be back by now
       stop.abort();
       await running;
       assert.deepEqual(seen, ['poison', 'fine'], 'the poison message came once; the dead-letter copy never reached the consumer');
@@ -122,14 +122,14 @@ describe('consume', () => {
 
   it('keeps a message it is still handling alive past the ack wait: no second delivery to another worker', async () => {
     const { seen } = await consume(
-      { cluster: 'slow', stream: 'SLOW', ackWaitMs: 600 },
+      { cluster: 'slow', stream: 'SLOW', ackWaitMs: 400 },
       ['s-1', 's-2', 's-3'],
       async () => {
-        await sleep(1500);
+        await sleep(1000);
         return { kind: 'ack' };
       },
       (all) => all.length >= 3,
-      1600,
+      1100,
     );
     assert.deepEqual(seen.map(({ id, deliveryCount }) => [id, deliveryCount]).sort(), [['s-1', 1], ['s-2', 1], ['s-3', 1]]);
   });
@@ -144,5 +144,54 @@ describe('consume', () => {
     );
     assert.deepEqual(seen.map(({ deliveryCount }) => deliveryCount), [1, 2, 3]);
     assert.ok(captured.lines.some((line) => line.msg === 'dead-lettered a message: still failing after 3 deliveries, the consumer\'s max deliver'));
+  });
+
+  it('tells a handler the latest message of its record, so a redelivered older one applies the newer state', async () => {
+    const cluster = 'order';
+    const opened = await openTransport(server, { cluster, stream: 'ORDER' });
+    const workers = [opened, await openTransport(server, { cluster, stream: 'ORDER' })];
+    let cmdb = '';
+    const stop = new AbortController();
+    const redelivered: { id: string; latest: number | undefined }[] = [];
+    try {
+      await opened.transport.declare(signal());
+      const publisher = opened.transport.publisher();
+      // Two competing consumers, two in flight each; every message's first delivery is sent back, so deliveries come
+      // in any order. The handler writes the latest, then looks again (the protocol consumer.ts describes).
+      const runs = workers.map(({ transport }) => transport.consumer({ concurrency: 2 }).run(async (delivery) => {
+        if (delivery.deliveryCount === 1) return { kind: 'retry', delayMs: delivery.message.id === 'v-1' ? 300 : Math.floor(Math.random() * 200) };
+        let latest = await delivery.latest?.();
+        if (delivery.message.id === 'v-1') redelivered.push({ id: delivery.message.id, latest: latest?.sequence });
+        for (;;) {
+          const applying = Buffer.from(latest?.body ?? delivery.message.body).toString();
+          await sleep(Math.floor(Math.random() * 30));
+          cmdb = applying;
+          const again = await delivery.latest?.();
+          if (again?.sequence === latest?.sequence) return { kind: 'ack' };
+          latest = again;
+        }
+      }, stop.signal));
+      for (let version = 1; version <= 10; version++) await publisher.publish(message(`v-${version}`, `state ${version}`), signal());
+      const { jsm, connection } = await admin(server);
+      try {
+        assert.ok(await waitFor(() => redelivered.length > 0, 10_000));
+        let drained = false;
+        for (let round = 0; round < 100 && !drained; round++) {
+          const info = await jsm.consumers.info('ORDER', 'cmdb-hook');
+          drained = info.num_pending === 0 && info.num_ack_pending === 0;
+          if (!drained) await sleep(100);
+        }
+        assert.ok(drained, 'all acknowledged');
+      } finally {
+        await connection.close();
+      }
+      stop.abort();
+      await Promise.all(runs);
+      assert.equal(redelivered[0]?.latest, 10, 'v-1 came back after all ten were stored, and saw the tenth as latest');
+      assert.equal(cmdb, 'state 10');
+    } finally {
+      stop.abort();
+      for (const { transport } of workers) await transport.close();
+    }
   });
 });

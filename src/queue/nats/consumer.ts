@@ -11,8 +11,10 @@
  * stream in order, but a durable shared by several workers (or with more than one message in flight) hands two
  * messages of one record to two handlers at once, and a nak or an ack timeout redelivers an older one after a newer
  * one. JetStream does not serialise per subject on 2.9 (pinned groups need 2.11). So the handler must still make the
- * latest transition win: compare with what it applied last, or ask the stream whether a later message of the record
- * is already stored (`sequence` is the stream's order of publication).
+ * latest transition win, and the stream can tell it which is latest: `latest()` is the last message stored on the
+ * record's subject. A handler that writes the latest (not the delivered one), then asks again and writes again if a
+ * newer one arrived meanwhile, leaves the CMDB at the latest transition whichever worker's write lands last: a
+ * worker whose write is older than the stream's latest finds out when it asks again, after its write landed.
  *
  * term() is sent without a reason: nats-server 2.9 does not recognise `+TERM <reason>` and redelivers the message
  * after the ack wait (the reason needs 2.10.4 or later); the reason goes into the dead-letter copy instead.
@@ -86,6 +88,7 @@ export class NatsConsumer implements Consumer {
       },
       deliveryCount: message.info.deliveryCount,
       sequence: message.seq,
+      latest: () => this.#latest(message.subject),
     };
     let verdict: Verdict;
     try {
@@ -109,6 +112,12 @@ export class NatsConsumer implements Consumer {
       case 'dead':
         await this.#deadLetter(message, delivery, verdict.reason);
     }
+  }
+
+  async #latest(subject: string): Promise<{ sequence: number; body: Uint8Array } | undefined> {
+    const jsm = await this.#js.jetstreamManager();
+    const stored = await jsm.streams.getMessage(this.#options.stream ?? DEFAULTS.stream, { last_by_subj: subject });
+    return stored ? { sequence: stored.seq, body: stored.data } : undefined;
   }
 
   /** The copy first, then term(): a message is never terminated without its copy kept. */
