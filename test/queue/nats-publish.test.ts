@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokerRejectedError } from '../../src/queue/broker-errors.ts';
+import { encodeEvent } from '../../src/queue/event.ts';
+import { DEFAULT_MAX_BODY_BYTES, inventoryEvents, inventoryPass } from '../../src/queue/inventory.ts';
 import { startNatsServer, type NatsServer } from '../support/brokers/nats-server.ts';
 import { admin, message, openTransport, UID } from './nats-support.ts';
 
@@ -50,6 +52,25 @@ describe('publish', () => {
         assert.match(error.message, /^NATS refused message huge on cmdb-hook\.big\.record\.\S+: 'payload' max_payload size exceeded$/);
         return true;
       });
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('takes inventory chunks of the default size limit, headers included', async () => {
+    const { transport } = await openTransport(server, { stream: 'INV', cluster: 'inv', side: 'publish' });
+    try {
+      await transport.declare(signal());
+      const ids = Array.from({ length: 30_000 }, (_, index) => `${String(index).padStart(12, '0')}-0000-4000-8000-000000000000_app`);
+      const at = new Date();
+      const events = inventoryEvents({ cluster: 'inv', pass: inventoryPass(at, 'publisher-0'), ids, at });
+      assert.equal(events.length, 2);
+      const first = encodeEvent(events[0]!);
+      assert.ok(first.length > DEFAULT_MAX_BODY_BYTES - 100, `the first chunk is full: ${first.length} bytes`);
+      for (const event of events) {
+        const result = await transport.publisher().publish({ id: event.id, key: 'inventory', type: event.type, body: encodeEvent(event) }, signal());
+        assert.deepEqual(result, { duplicate: false });
+      }
     } finally {
       await transport.close();
     }
