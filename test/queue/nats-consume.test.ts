@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { BrokerUnavailableError } from '../../src/queue/broker-errors.ts';
 import { decodeEvent } from '../../src/queue/decode-event.ts';
 import { DEAD_LETTER_HEADERS } from '../../src/queue/nats/consumer.ts';
 import type { NatsOptions } from '../../src/queue/nats/nats-options.ts';
@@ -193,5 +194,15 @@ describe('consume', () => {
       stop.abort();
       for (const { transport } of workers) await transport.close();
     }
+  });
+
+  it('ends with an error, not quietly, when its connection is closed under it', async () => {
+    const { transport } = await openTransport(server, { cluster: 'closed', stream: 'CLOSED' });
+    await transport.declare(signal());
+    const running = transport.consumer({ concurrency: 1 }).run(() => Promise.resolve({ kind: 'ack' }), new AbortController().signal);
+    const ended = assert.rejects(running, (error: unknown) => error instanceof BrokerUnavailableError && /stopped receiving: the connection is closed/.test(error.message));
+    await sleep(200);
+    await transport.close();
+    await ended;
   });
 });

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { AckPolicy } from '@nats-io/jetstream';
 import { nanos } from '@nats-io/transport-node';
 import { ConfigError } from '../../src/errors.ts';
+import { covers } from '../../src/queue/nats/declare.ts';
 import { NatsTransport } from '../../src/queue/nats/nats-transport.ts';
 import { startNatsServer, type NatsServer } from '../support/brokers/nats-server.ts';
 import { captureLog, INFO, WARN } from '../support/capture-log.ts';
@@ -142,4 +143,12 @@ describe('connect', () => {
     });
     await assert.rejects(NatsTransport.open({ ...base, url: server.url, cluster: 'eu.prod' }, signal()), /--cluster \(CMDB_HOOK_CLUSTER\) "eu.prod" cannot be part of a NATS subject/);
   });
+});
+
+describe('a stream subject covers ours', () => {
+  const cases: [string, boolean][] = [
+    ['cmdb-hook.prod.>', true], ['cmdb-hook.*.>', true], ['cmdb-hook.>', true], ['>', true],
+    ['cmdb-hook.prod.record.>', false], ['cmdb-hook.staging.>', false], ['cmdb-hook.prod.*', false], ['cmdb-hook.prod', false],
+  ];
+  for (const [pattern, expected] of cases) it(`${pattern}: ${expected}`, () => assert.equal(covers(pattern, 'cmdb-hook.prod.>'), expected));
 });

@@ -21,6 +21,7 @@
  */
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
+import { BrokerUnavailableError } from '../broker-errors.ts';
 import type { Consumer, Delivery, Verdict } from '../transport.ts';
 import { DEFAULTS, keyOfSubject, subjectsOf, type NatsOptions } from './nats-options.ts';
 import { HEADERS } from './publisher.ts';
@@ -70,6 +71,8 @@ export class NatsConsumer implements Consumer {
         running.add(job);
       }
       await Promise.all(running);
+      // The pull ends by itself only when the connection is closed for good: the caller must know it stopped.
+      if (!signal.aborted) throw new BrokerUnavailableError(`the NATS consumer ${this.#options.consumer ?? DEFAULTS.consumer} stopped receiving: the connection is closed`);
     } finally {
       clearInterval(keepAlive);
       signal.removeEventListener('abort', stop);
