@@ -1,6 +1,7 @@
 /** Consuming from a real nats-server 2.9: each verdict applied (ack, retry after a delay, dead-lettered with its reason). */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { jetstream } from '@nats-io/jetstream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokerUnavailableError } from '../../src/queue/broker-errors.ts';
 import { decodeEvent } from '../../src/queue/decode-event.ts';
@@ -204,5 +205,35 @@ describe('consume', () => {
     await sleep(200);
     await transport.close();
     await ended;
+  });
+
+  it('dead-letters a foreign message at the size limit, carrying server directives, without looping on the copy', async () => {
+    const { transport, captured } = await openTransport(server, { cluster: 'foreign', stream: 'FOREIGN', ackWaitMs: 500 });
+    const { connection, jsm } = await admin(server);
+    const seen: number[] = [];
+    const stop = new AbortController();
+    try {
+      await transport.declare(signal());
+      const size = 1024 * 1024 - 150;
+      // Stored with `Nats-Expected-Last-Sequence: 0`, which a copy would fail on if it carried the header along.
+      await jetstream(connection).publish(`cmdb-hook.foreign.record.${UID}_app`, new Uint8Array(size), { expect: { lastSequence: 0 } });
+      const running = transport.consumer({ concurrency: 1 }).run((delivery) => {
+        seen.push(delivery.deliveryCount);
+        return Promise.resolve({ kind: 'dead', reason: 'not ours' });
+      }, stop.signal);
+      assert.ok(await waitFor(() => captured.lines.some((line) => line.msg === 'dead-lettered a message: not ours'), 10_000));
+      await sleep(1000);
+      stop.abort();
+      await running;
+      assert.deepEqual(seen, [1]);
+      const copy = await jsm.streams.getMessage('FOREIGN', { last_by_subj: 'cmdb-hook.foreign.dead-letter' });
+      assert.equal(copy?.header.get(DEAD_LETTER_HEADERS.body), `dropped: ${size} bytes do not fit with the dead-letter headers`);
+      assert.equal(copy?.header.get(DEAD_LETTER_HEADERS.reason), 'not ours');
+      assert.equal(copy?.header.get('Nats-Expected-Last-Sequence'), '');
+    } finally {
+      stop.abort();
+      await transport.close();
+      await connection.close();
+    }
   });
 });

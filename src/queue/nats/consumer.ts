@@ -26,7 +26,7 @@ import type { Consumer, Delivery, Verdict } from '../transport.ts';
 import { DEFAULTS, keyOfSubject, subjectsOf, type NatsOptions } from './nats-options.ts';
 import { HEADERS } from './publisher.ts';
 
-export const DEAD_LETTER_HEADERS = { reason: 'Cmdb-Hook-Dead-Reason', subject: 'Cmdb-Hook-Dead-Subject', sequence: 'Cmdb-Hook-Dead-Sequence' } as const;
+export const DEAD_LETTER_HEADERS = { reason: 'Cmdb-Hook-Dead-Reason', subject: 'Cmdb-Hook-Dead-Subject', sequence: 'Cmdb-Hook-Dead-Sequence', body: 'Cmdb-Hook-Dead-Body' } as const;
 
 /** A header value is one line; the reason is cut to a size any server takes. */
 const headerValue = (text: string) => text.replace(/[\r\n]+/g, ' ').slice(0, 1000);
@@ -51,6 +51,7 @@ export class NatsConsumer implements Consumer {
     const keepAlive = setInterval(() => held.forEach((message) => message.working()), Math.max(100, Math.floor(ackWait / 3)));
     const stop = () => void messages.stop();
     signal.addEventListener('abort', stop, { once: true });
+    if (signal.aborted) stop();
     const running = new Set<Promise<void>>();
     try {
       for await (const message of messages) {
@@ -65,9 +66,9 @@ export class NatsConsumer implements Consumer {
         const job = this.#deliver(message, handle)
           .catch((error: unknown) => logger.warn({ err: (error as Error).message }, 'a verdict could not be sent to NATS; the message comes again after its ack wait'))
           .finally(() => {
-          held.delete(message);
-          running.delete(job);
-        });
+            held.delete(message);
+            running.delete(job);
+          });
         running.add(job);
       }
       await Promise.all(running);
@@ -128,13 +129,20 @@ export class NatsConsumer implements Consumer {
     const { logger, cluster } = this.#options;
     const subject = subjectsOf(cluster).deadLetter;
     const header = headers();
-    for (const [name, values] of message.headers ?? []) if (name !== 'Nats-Msg-Id') for (const value of values) header.append(name, value);
+    // The server acts on Nats-* headers (an id to deduplicate, an expected stream or sequence to check): not copied.
+    for (const [name, values] of message.headers ?? []) if (!/^nats-/i.test(name)) for (const value of values) header.append(name, value);
     header.set(DEAD_LETTER_HEADERS.reason, headerValue(reason));
     header.set(DEAD_LETTER_HEADERS.subject, message.subject);
     header.set(DEAD_LETTER_HEADERS.sequence, String(message.seq));
+    // The id makes a second copy of the same stored message (a retry here, a redelivery) a duplicate.
+    const copy = (body: Uint8Array) => this.#js.publish(subject, body, { msgID: `dead-letter.${message.seq}`, headers: header });
     try {
-      // The id makes a second copy of the same stored message (a retry here, a redelivery) a duplicate.
-      await this.#js.publish(subject, message.data, { msgID: `dead-letter.${message.seq}`, headers: header });
+      await copy(message.data).catch((error: unknown) => {
+        if (!(error instanceof Error && error.name === 'InvalidArgumentError')) throw error;
+        // Too large with the added headers (a foreign message at the size limit): keep the headers and say so.
+        header.set(DEAD_LETTER_HEADERS.body, `dropped: ${message.data.length} bytes do not fit with the dead-letter headers`);
+        return copy(new Uint8Array(0));
+      });
     } catch (error) {
       logger.warn({ id: delivery.message.id, err: (error as Error).message }, 'could not copy a poison message to the dead letter yet; it comes back in 5 s');
       message.nak(5000);
