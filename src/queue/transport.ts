@@ -20,6 +20,15 @@ export interface Delivery {
   readonly message: QueueMessage;
   /** 1 on the first delivery. */
   readonly deliveryCount: number;
+  /** The broker's order of publication where it has one (JetStream's stream sequence); RabbitMQ leaves it out. */
+  readonly sequence?: number;
+  /**
+   * The latest message the broker still stores under the same key (JetStream: the last message on the record's
+   * subject), where the broker can tell; RabbitMQ leaves it out. It lets a consumer make the latest transition win
+   * whatever the order of deliveries: apply the latest rather than this one, then look again and apply again if a
+   * newer one arrived meanwhile.
+   */
+  readonly latest?: () => Promise<{ sequence: number; body: Uint8Array } | undefined>;
 }
 
 /** What the consumer decided: done; try again later (a transient CMDB failure); or never (a poison message). */
