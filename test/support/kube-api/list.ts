@@ -12,6 +12,9 @@
  *     resource version"; N with continue = 400;
  *   - items carry no kind/apiVersion (the list does), as typed lists are serialized;
  *   - remainingItemCount only when no selector is given (ListMeta docs).
+ * The store's objects are read in place, not copied: the answer is serialized at once (routes.ts). Copying every
+ * object for each page made a 10,000-pod list in pages of 500 cost 20 x 10,000 copies (46 s on a 2-core machine),
+ * and the stand-in, not the client, was what a bench measured.
  */
 import { keyOf, type KubeStore } from './store.ts';
 import { apiVersionOf, selectableFields, supportedFields, type KubeObject, type ResourceType } from './resources.ts';
@@ -76,7 +79,7 @@ export class Lister {
     const current = this.store.resourceVersion;
     let snapshot: number;
     let start = '';
-    let objects: KubeObject[];
+    let objects: readonly KubeObject[];
     const continueText = query.get('continue');
     if (continueText) {
       if (asked !== '' && asked !== '0') throw badRequest('specifying resource version is not allowed when using continue');
@@ -84,23 +87,25 @@ export class Lister {
       start = token.start;
       if (token.rv === -1) {
         snapshot = current;
-        objects = this.store.list(type, namespace);
+        objects = this.store.peek(type, namespace);
       } else {
         if ((token.epoch ?? 0) !== this.epoch || token.rv < this.store.oldestResourceVersion) throw expired(CONTINUE_EXPIRED, encode({ v: 'meta.k8s.io/v1', rv: -1, start: token.start }));
         snapshot = token.rv;
-        objects = this.store.listAt(type, namespace, snapshot);
+        objects = this.store.peekAt(type, namespace, snapshot);
       }
     } else if (asked !== '' && asked !== '0') {
       const version = parseResourceVersion(asked);
       if (version > current) throw tooLargeResourceVersion(version, current);
       const exact = limit !== undefined || query.get('resourceVersionMatch') === 'Exact';
       snapshot = exact ? version : current;
-      objects = exact ? this.store.listAt(type, namespace, version) : this.store.list(type, namespace);
+      objects = exact ? this.store.peekAt(type, namespace, version) : this.store.peek(type, namespace);
     } else {
       snapshot = current;
-      objects = this.store.list(type, namespace);
+      objects = this.store.peek(type, namespace);
     }
-    const matching = objects.filter((object) => keyOf(object.metadata.namespace, object.metadata.name ?? '') > start && selector.matches(object));
+    const after = objects.filter((object) => keyOf(object.metadata.namespace, object.metadata.name ?? '') > start);
+    // With a selector, one match past the page is enough to know there is more (no remainingItemCount then).
+    const matching = selector.any ? after : firstMatches(after, selector.matches, limit === undefined ? Infinity : limit + 1);
     const page = limit ? matching.slice(0, limit) : matching;
     const last = page.at(-1);
     const more = limit !== undefined && matching.length > page.length && last !== undefined;
@@ -111,4 +116,13 @@ export class Lister {
     }
     return { kind: `${type.kind}List`, apiVersion: apiVersionOf(type), metadata, items: page.map(({ kind: _kind, apiVersion: _apiVersion, ...item }) => item) };
   }
+}
+
+function firstMatches(objects: readonly KubeObject[], matches: (object: KubeObject) => boolean, most: number): KubeObject[] {
+  const found: KubeObject[] = [];
+  for (const object of objects) {
+    if (found.length >= most) break;
+    if (matches(object)) found.push(object);
+  }
+  return found;
 }

@@ -61,11 +61,24 @@ export class KubeStore {
 
   /** Current objects in key order, of one namespace or all. */
   list(resource: ResourceType, namespace?: string): KubeObject[] {
+    return this.select(this.table(resource), namespace).map((object) => structuredClone(object));
+  }
+
+  /**
+   * Like list(), but the stored objects themselves, not copies: for a reader that copies only what it hands out (a
+   * page of a paginated list, 500 of 10,000 pods). It must not change them.
+   */
+  peek(resource: ResourceType, namespace?: string): readonly KubeObject[] {
     return this.select(this.table(resource), namespace);
   }
 
   /** The objects as they were at `resourceVersion`, rebuilt from the history; 410 Expired when it is older. */
   listAt(resource: ResourceType, namespace: string | undefined, resourceVersion: number): KubeObject[] {
+    return this.peekAt(resource, namespace, resourceVersion).map((object) => structuredClone(object));
+  }
+
+  /** listAt() without copies, as peek(). */
+  peekAt(resource: ResourceType, namespace: string | undefined, resourceVersion: number): KubeObject[] {
     if (resourceVersion < this.floor) throw expired(`too old resource version: ${resourceVersion} (${this.floor})`);
     const table = new Map(this.table(resource));
     for (let at = this.history.length - 1; at >= 0; at -= 1) {
@@ -82,7 +95,7 @@ export class KubeStore {
     return [...table.entries()]
       .filter(([, object]) => namespace === undefined || object.metadata.namespace === namespace)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([, object]) => structuredClone(object));
+      .map(([, object]) => object);
   }
 
   /** Writes a new or changed object under the next revision; returns the stored copy. */
