@@ -32,6 +32,8 @@ export interface PodOptions {
   hostNetwork?: boolean;
   /** Exec hooks of every container: the command of lifecycle.postStart and of lifecycle.preStop. */
   lifecycle?: { postStart?: string[]; preStop?: string[] };
+  /** Plain env vars of every container, after POD_NAME and POD_IP (a production app's config: a dozen or more). */
+  env?: Record<string, string>;
 }
 
 let nextAddress = 10;
@@ -54,6 +56,8 @@ export function makePod(options: PodOptions): KubeObject {
   const extra = options.conditions ?? [];
   const gatesTrue = gates.every((gate) => extra.some((condition) => condition.type === gate && condition.status === 'True'));
   const condition = (type: string, status: boolean, reason?: string) => ({ type, status: status ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: time(60), ...(reason && !status ? { reason } : {}) });
+  const ownerUid = randomUUID();
+  const plainEnv = Object.entries(options.env ?? {}).map(([name, value]) => ({ name, value }));
   const serviceAccountVolume = `kube-api-access-${options.name.slice(-5).replace(/[^a-z0-9]/g, 'x').padStart(5, 'x')}`;
   return {
     apiVersion: 'v1',
@@ -67,8 +71,8 @@ export function makePod(options: PodOptions): KubeObject {
       creationTimestamp: time(120),
       labels: { app, ...(replicaSet ? { 'pod-template-hash': replicaSet.slice(app.length + 1) } : {}), ...options.labels },
       ...(options.annotations ? { annotations: options.annotations } : {}),
-      ...(replicaSet ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: replicaSet, uid: randomUUID(), controller: true, blockOwnerDeletion: true }] } : {}),
-      managedFields: managedFields(containers, gates, running),
+      ...(replicaSet ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: replicaSet, uid: ownerUid, controller: true, blockOwnerDeletion: true }] } : {}),
+      managedFields: managedFields({ containers, gates, running, ownerUid, podIPs, env: plainEnv.map((entry) => entry.name) }),
     },
     spec: {
       volumes: [
@@ -88,7 +92,7 @@ export function makePod(options: PodOptions): KubeObject {
         name,
         image: `registry.example/${app}:1.4.2`,
         ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }],
-        env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } }, { name: 'POD_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.podIP' } } }],
+        env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } }, { name: 'POD_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.podIP' } } }, ...plainEnv],
         resources: { limits: { memory: '256Mi' }, requests: { cpu: '100m', memory: '128Mi' } },
         readinessProbe: { httpGet: { path: '/ready', port: 8080, scheme: 'HTTP' }, timeoutSeconds: 1, periodSeconds: 10, successThreshold: 1, failureThreshold: 3 },
         volumeMounts: [{ name: serviceAccountVolume, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }],
@@ -156,11 +160,13 @@ function containerStatus(name: string, app: string, running: boolean, ready: boo
 }
 
 /** The two writers of a Deployment's pod: the ReplicaSet controller (spec) and the kubelet (status). */
-function managedFields(containers: string[], gates: string[], running: boolean): Record<string, unknown>[] {
+function managedFields(pod: { containers: string[]; gates: string[]; running: boolean; ownerUid: string; podIPs: string[]; env: string[] }): Record<string, unknown>[] {
+  const { containers, gates, running } = pod;
   const env = { '.': {}, 'f:name': {}, 'f:valueFrom': { '.': {}, 'f:fieldRef': {} } };
+  const plain = Object.fromEntries(pod.env.map((name) => [`k:{"name":"${name}"}`, { '.': {}, 'f:name': {}, 'f:value': {} }]));
   const container = {
     '.': {},
-    'f:env': { '.': {}, 'k:{"name":"POD_IP"}': env, 'k:{"name":"POD_NAME"}': env },
+    'f:env': { '.': {}, 'k:{"name":"POD_IP"}': env, 'k:{"name":"POD_NAME"}': env, ...plain },
     'f:image': {},
     'f:imagePullPolicy': {},
     'f:name': {},
@@ -171,7 +177,7 @@ function managedFields(containers: string[], gates: string[], running: boolean):
     'f:terminationMessagePolicy': {},
   };
   const spec = {
-    'f:metadata': { 'f:generateName': {}, 'f:labels': { '.': {}, 'f:app': {}, 'f:pod-template-hash': {} }, 'f:ownerReferences': { '.': {}, 'k:{"uid":"…"}': {} } },
+    'f:metadata': { 'f:generateName': {}, 'f:labels': { '.': {}, 'f:app': {}, 'f:pod-template-hash': {} }, 'f:ownerReferences': { '.': {}, [`k:{"uid":"${pod.ownerUid}"}`]: {} } },
     'f:spec': { 'f:containers': Object.fromEntries(containers.map((name) => [`k:{"name":"${name}"}`, container])), 'f:dnsPolicy': {}, 'f:enableServiceLinks': {}, ...(gates.length ? { 'f:readinessGates': {} } : {}), 'f:restartPolicy': {}, 'f:schedulerName': {}, 'f:securityContext': {}, 'f:terminationGracePeriodSeconds': {} },
   };
   const conditionFields = { '.': {}, 'f:lastProbeTime': {}, 'f:lastTransitionTime': {}, 'f:status': {}, 'f:type': {} };
@@ -182,7 +188,7 @@ function managedFields(containers: string[], gates: string[], running: boolean):
       'f:hostIP': {},
       'f:hostIPs': {},
       'f:phase': {},
-      ...(running ? { 'f:podIP': {}, 'f:podIPs': { '.': {}, 'k:{"ip":"…"}': { '.': {}, 'f:ip': {} } } } : {}),
+      ...(running ? { 'f:podIP': {}, 'f:podIPs': { '.': {}, ...Object.fromEntries(pod.podIPs.map((ip) => [`k:{"ip":"${ip}"}`, { '.': {}, 'f:ip': {} }])) } } : {}),
       'f:startTime': {},
     },
   };
