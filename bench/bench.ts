@@ -2,7 +2,7 @@
  * `npm run bench`: cmdb-hook against what users would use instead (a shell loop with curl, wait-on), on loopback,
  * every comparison inside the same run. Prints medians and p90s, PASS/MISS against the budgets, and writes
  * bench/results.json and bench/results.md. Needs `npm run build` and the executable at /opt/cmdb-hook (done by the
- * npm script). Nothing here is a test: it measures and reports.
+ * npm script). Nothing here is a test: it measures and reports. Parts 6 to 8, the controller's, are bench/controller.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDemoApp } from '../test/support/demo-app.ts';
 import { startSandboxCmdb, type SandboxCmdb } from '../test/support/sandbox-cmdb.ts';
+import { controllerBench, controllerBudgets, controllerLines } from './controller.ts';
 import { measure, round, sleep, summarize, type Sample, type Summary } from './measure.ts';
 import { BUNDLE, EXECUTABLE, NODE, ROOT, WAITERS, pod, recordFile, waiter, type WaiterName } from './waiters.ts';
 
@@ -144,6 +145,7 @@ try {
   log('4. burst done');
   const precision = await deadline();
   log('5. deadline done');
+  const controller = await controllerBench();
 
   const base = cold['node -e 0'];
   const dereg = cold['executable deregister'];
@@ -159,8 +161,9 @@ try {
     { budget: 'burst: completion <= 1.3x ideal', value: `${rollout.ratio}x (${rollout.allDoneMs} ms; 100 x node -e 0 alone: ${rollout.floors['node -e 0 x100']} ms)`, ok: rollout.ratio <= 1.3 },
     { budget: 'burst: <= 2.0 requests per registration', value: `${rollout.requestsPerRegistration}`, ok: rollout.requestsPerRegistration <= 2 },
     { budget: 'deadline overshoot <= 250 ms', value: `p50 ${precision.overshootMs.p50}, max ${precision.maxMs} ms`, ok: precision.maxMs <= 250 },
+    ...controllerBudgets(controller),
   ].map((entry) => ({ ...entry, verdict: verdict(entry.ok) }));
-  Object.assign(results, { coldStart: cold, readinessLagMs: lag, waitingCost: cost, burst: rollout, deadline: precision, budgets });
+  Object.assign(results, { coldStart: cold, readinessLagMs: lag, waitingCost: cost, burst: rollout, deadline: precision, controller, budgets });
 
   const lines = [
     `Machine: ${results.machine as string}; ${results.date as string}. Command: \`npm run bench\`.`,
@@ -178,6 +181,8 @@ try {
     `| cmdb-hook register | ${rollout.allDoneMs} | ${rollout.registered} (${rollout.requestsPerRegistration} requests each) |`,
     `| curl PUT, no retry | ${rollout.floors['curl PUT x100 (no retry)'].ms} | ${rollout.floors['curl PUT x100 (no retry)'].registered} |`,
     `| node -e 0 (start-up alone) | ${rollout.floors['node -e 0 x100']} | - |`,
+    '',
+    ...controllerLines(controller),
     '',
     '| budget | measured | verdict |',
     '|---|---|---|',
