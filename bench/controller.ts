@@ -159,6 +159,7 @@ export function controllerLines(results: ControllerResults): string[] {
     `| controller (the built bundle, its own process; stand-in API and sandbox CMDB in the bench's process) | figure | target |`,
     '|---|---|---|',
     `| initial sync: 2,000 Ready pods, no records, CMDB 429 beyond 200 requests/s, --cmdb-rate 200 --cmdb-concurrency 8: spawn to 2,000th record (median of ${runs.length}) | ${sync.doneMs.p50} ms = ${sync.ratio}x the ideal 10 s (runs: ${runs.map((each) => each.doneMs).join(', ')}; first record after ${runs.map((each) => each.firstWriteMs).join(', ')} ms) | <= 1.1x |`,
+    `| initial sync: from the first record to the 2,000th (the CMDB's limit is 200/s) | ${runs.map((each) => `${round(each.doneMs - each.firstWriteMs, 0)} ms = ${round((1999 * 1000) / (each.doneMs - each.firstWriteMs), 0)}/s`).join('; ')} | - |`,
     `| initial sync: writes per record, duplicates, 429s | ${sync.requestsPerRecord}, ${sync.duplicates}, ${runs.map((each) => each.limited).join('/')} | 1.0, 0 |`,
     `| restart, 10,000 pods in sync: writes by the new start | ${again.writes} (${again.restarts.length} restarts) | 0 |`,
     `| restart, 10,000 pods: spawn to /readyz 200 (median of ${again.restarts.length}) | ${again.readyMs.p50} ms (runs: ${again.restarts.map((each) => each.readyMs).join(', ')}) | - |`,
