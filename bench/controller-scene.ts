@@ -17,10 +17,10 @@ const ENV = Object.fromEntries(SETTINGS.map((name, index) => [name, `value-${ind
 
 export const NAMESPACES = 10;
 
-/** `count` selected pods of one Deployment per namespace, spread over NAMESPACES namespaces. */
-export function addPods(scene: Scene, count: number, ready = true): { namespace: string; name: string }[] {
+/** `count` selected pods (numbered from `first`) of one Deployment per namespace, spread over NAMESPACES namespaces. */
+export function addPods(scene: Scene, count: number, ready = true, first = 0): { namespace: string; name: string }[] {
   const added: { namespace: string; name: string }[] = [];
-  for (let index = 0; index < count; index++) {
+  for (let index = first; index < first + count; index++) {
     const namespace = `team-${index % NAMESPACES}`;
     const name = `web-7d9f8b6c5d-${index.toString(36).padStart(5, '0')}`;
     scene.api.addPod({ name, namespace, labels: { app: 'web', ...SELECTED }, env: ENV, ready });

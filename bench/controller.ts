@@ -5,14 +5,15 @@
  *   1. initial sync: 2,000 Ready pods, no records, the CMDB limited to 200 requests/s (429 + Retry-After: 1 beyond),
  *      --cmdb-rate 200 --cmdb-concurrency 8: spawn to the 2,000th record accepted, against 2000 / 200 = 10 s;
  *   2. restart with 10,000 pods in sync (records written by a first run): writes by the next start, time to /readyz;
- *   3. steady state: a pod turns Ready -> its record accepted, over 100 pods one at a time, CMDB unthrottled;
+ *   3. steady state: a pod turns Ready -> its record accepted, over 100 pods one at a time, CMDB unthrottled; again
+ *      beside the 10,000 pods of 2 (100 more pods, not Ready until then, turned Ready after the last restart);
  *   4. peak RSS (VmHWM) with the 10,000 pods (~7.3 KB each, managedFields included) in the cache.
  * Run alone: node bench/controller.ts (needs npm run build:bundle).
  */
 import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startScene } from '../test/support/controller/controller-run.ts';
+import { startScene, type Scene } from '../test/support/controller/controller-run.ts';
 import { makeCertificates } from '../test/support/certificates.ts';
 import { startSandboxCmdb } from '../test/support/sandbox-cmdb.ts';
 import { addPods, countWrites, leading, nthRecordAt, processUsage, readyAfter, turnReady, until } from './controller-scene.ts';
@@ -49,6 +50,7 @@ async function restart() {
   try {
     const setupStarted = performance.now();
     addPods(stage, 10_000);
+    const later = addPods(stage, 100, false, 10_000);
     const setupMs = performance.now() - setupStarted;
     const started = performance.now();
     const first = stage.start(['--cmdb-rate', '2000', '--cmdb-concurrency', '16']);
@@ -59,6 +61,7 @@ async function restart() {
     const backfill = { readyMs: round(firstReadyMs), backfillMs: round(backfillMs), records: stage.cmdb.records.size, ...countWrites(stage.cmdb.requests), ...processUsage(first.child.pid) };
     await first.stop();
     const restarts: { readyMs: number; writes: number; peakRssMiB: number; cpuS: number; led: boolean }[] = [];
+    let atScale: Awaited<ReturnType<typeof turnReadyOneByOne>> | undefined;
     for (let run = 0; run < RUNS; run++) {
       const before = countWrites(stage.cmdb.requests).writes;
       const since = performance.now();
@@ -68,12 +71,27 @@ async function restart() {
       const led = await leading(controller, 60_000);
       await sleep(2000);
       restarts.push({ readyMs: round(readyMs), writes: countWrites(stage.cmdb.requests).writes - before, led, ...processUsage(controller.child.pid) });
+      if (run === RUNS - 1) atScale = await turnReadyOneByOne(stage, later);
       await controller.stop();
     }
-    return { setupMs: round(setupMs), backfill, restarts, readyMs: summarize(restarts.map((each) => each.readyMs)), writes: Math.max(...restarts.map((each) => each.writes)), peakRssMiB: Math.max(backfill.peakRssMiB, ...restarts.map((each) => each.peakRssMiB)) };
+    return { setupMs: round(setupMs), backfill, restarts, atScale, readyMs: summarize(restarts.map((each) => each.readyMs)), writes: Math.max(...restarts.map((each) => each.writes)), peakRssMiB: Math.max(backfill.peakRssMiB, ...restarts.map((each) => each.peakRssMiB)) };
   } finally {
     await stage.close();
   }
+}
+
+/** Turns the pods Ready one at a time, at random gaps; latency = record accepted - the pod's status written. */
+async function turnReadyOneByOne(stage: Scene, pods: { namespace: string; name: string }[]) {
+  const latencies: number[] = [];
+  for (const { namespace, name } of pods) {
+    await sleep(50 + Math.random() * 150);
+    const flipped = performance.now();
+    const uid = (stage.api.modifyPod(namespace, name, turnReady).metadata as { uid: string }).uid;
+    const path = `/records/${uid}_app`;
+    const accepted = () => stage.cmdb.requests.find((entry) => entry.path === path && entry.method === 'PUT' && entry.status > 0 && entry.status < 300);
+    if (await until(() => accepted() !== undefined, 10_000, 2)) latencies.push((accepted()?.at ?? Number.NaN) - flipped);
+  }
+  return { registered: latencies.length, p50: round(percentile(latencies, 50)), p90: round(percentile(latencies, 90)), p99: round(percentile(latencies, 99)), max: round(Math.max(...latencies)) };
 }
 
 /** 3. 100 pods turn Ready one at a time, at random gaps; latency = record accepted - the pod's status written. */
@@ -84,19 +102,10 @@ async function steadyState() {
     const controller = stage.start([]);
     await readyAfter(controller, performance.now(), 60_000);
     await leading(controller, 60_000);
-    const latencies: number[] = [];
-    for (const { namespace, name } of pods) {
-      await sleep(50 + Math.random() * 150);
-      const flipped = performance.now();
-      const uid = (stage.api.modifyPod(namespace, name, turnReady).metadata as { uid: string }).uid;
-      const path = `/records/${uid}_app`;
-      if (await until(() => stage.cmdb.requests.some((entry) => entry.path === path && entry.method === 'PUT' && entry.status < 300 && entry.status > 0), 10_000, 2)) {
-        latencies.push((stage.cmdb.requests.find((entry) => entry.path === path && entry.method === 'PUT')?.at ?? Number.NaN) - flipped);
-      }
-    }
+    const latencies = await turnReadyOneByOne(stage, pods);
     const usage = processUsage(controller.child.pid);
     await controller.stop();
-    return { registered: latencies.length, p50: round(percentile(latencies, 50)), p90: round(percentile(latencies, 90)), p99: round(percentile(latencies, 99)), max: round(Math.max(...latencies)), ...countWrites(stage.cmdb.requests), ...usage };
+    return { ...latencies, ...countWrites(stage.cmdb.requests), ...usage };
   } finally {
     await stage.close();
   }
@@ -166,6 +175,7 @@ export function controllerLines(results: ControllerResults): string[] {
     `| peak RSS (VmHWM), 10,000 pods of ~7.3 KB (managedFields ~3.1 KB) in the cache: restarts / first run writing all 10,000 | ${again.restarts.map((each) => each.peakRssMiB).join(', ')} / ${again.backfill.peakRssMiB} MiB | <= 150 MiB |`,
     `| first run, 10,000 records unthrottled (--cmdb-rate 2000 --cmdb-concurrency 16) | ${again.backfill.backfillMs} ms, ${again.backfill.writes} writes, CPU ${again.backfill.cpuS} s | - |`,
     `| steady state: pod turns Ready -> record accepted, 100 pods, defaults, CMDB unthrottled | p50 ${steady.p50}, p90 ${steady.p90}, p99 ${steady.p99}, max ${steady.max} ms (${steady.registered} of 100) | - |`,
+    `| the same beside 10,000 pods and records (after the last restart) | p50 ${again.atScale?.p50}, p90 ${again.atScale?.p90}, p99 ${again.atScale?.p99}, max ${again.atScale?.max} ms (${again.atScale?.registered} of 100) | - |`,
     `| hooks' bundle / controller bundle (loaded only by controller) | ${alone.hooksBundleKiB} / ${alone.clusterBundleKiB} KiB; hooks' deregister without the controller bundle: exit ${alone.exitCode} | - |`,
   ];
 }
