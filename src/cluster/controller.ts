@@ -17,6 +17,7 @@ import { createKubeClient } from './kube/api-client.ts';
 import { createEventRecorder } from './kube/events.ts';
 import { loadKubeConnection } from './kube/kube-config.ts';
 import { listWatchPods } from './kube/list-watch.ts';
+import { slimPod } from './kube/slim-pod.ts';
 import { listRecords } from './record-listing.ts';
 import { createReadinessGate, type ReadinessGate } from './readiness-gate.ts';
 import { Reconciler } from './reconciler.ts';
@@ -106,6 +107,7 @@ export async function runController(config: ControllerConfig, cmdb: ControllerCm
       client,
       namespaces: config.namespaces,
       labelSelector: config.selector || undefined,
+      transform: slimPod,
       signal: AbortSignal.any([stop, watching.signal]),
       onProblem(problem) {
         metrics.watchProblems.inc({ action: problem.action, kind: problem.forbidden ? 'forbidden' : problem.stalled ? 'stalled' : 'error' });

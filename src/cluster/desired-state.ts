@@ -22,7 +22,7 @@ export interface DesiredInput {
   /** The controller's --field: under the pod's own cmdb-hook.io/field.<key> annotations. */
   fields?: Record<string, string>;
   /** Ids of the records known to exist (owned by this cluster and live), as list() gives them. */
-  existing: ReadonlySet<string>;
+  existing: { has(id: string): boolean };
   /** The id list() gives a record (CmdbBackend.comparable); default its own. */
   listedId?: (record: CmdbRecord) => string;
   now?: Date;

@@ -44,6 +44,8 @@ export async function runLongLived(options: LongLivedOptions): Promise<Outcome> 
   const scheduler = createPassScheduler({
     signal: stop,
     async pass(reasons) {
+      // Asked for before the pods were listed (leading from the start): the pass that follows the first list does it.
+      if (!reconciler.podsListed) return;
       const started = performance.now();
       try {
         const plan = await reconciler.fullPass();

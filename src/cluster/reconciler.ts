@@ -14,8 +14,9 @@ import { desiredRecords, FINISHED_PHASES, podPhases } from './desired-state.ts';
 import { formatPlan } from './format-plan.ts';
 import { ALL_NAMESPACES, type Pod, type PodHandler, type SyncInfo } from './kube/pod-cache.ts';
 import { OrphanClock } from './orphan-clock.ts';
-import { liveOwnedIds, planPass, type Plan, type PlanAction } from './plan.ts';
+import { isOwned, liveOwnedIds, planPass, type Plan, type PlanAction } from './plan.ts';
 import type { PassScheduler } from './pass-scheduler.ts';
+import { HOOK_GRACE_MS, hookGraceLeft } from './hook-grace.ts';
 import { registersItself } from './registers-itself.ts';
 
 /** Where the plan's actions go: the work queue of the leader; none while another replica leads. */
@@ -38,8 +39,6 @@ export interface ReconcilerOptions {
   onPodGone?(uid: string): void;
 }
 
-/** After a self-registering pod turns ready, the full pass that writes what its hook did not waits this long. */
-export const HOOK_GRACE_MS = 30_000;
 
 export class Reconciler implements PodHandler {
   private readonly options: ReconcilerOptions;
@@ -57,16 +56,21 @@ export class Reconciler implements PodHandler {
     this.options = options;
   }
 
-  private podsListed = false;
+  private podsListedOnce = false;
   private markListed!: () => void;
   /** Resolves once every scope has its first list (or 403). */
   readonly podsSeen = new Promise<void>((resolve) => {
     this.markListed = resolve;
   });
 
+  /** Whether every scope's pods have been listed once: a full pass needs them. */
+  get podsListed(): boolean {
+    return this.podsListedOnce;
+  }
+
   /** Whether a full pass has run: the pods and the CMDB both listed (/readyz). */
   get ready(): boolean {
-    return this.listed && this.podsListed;
+    return this.listed && this.podsListedOnce;
   }
 
   get podCount(): number {
@@ -93,8 +97,8 @@ export class Reconciler implements PodHandler {
     }
     for (const uid of this.firstSeen.keys()) if (!this.pods.has(uid)) this.firstSeen.delete(uid);
     this.info = info;
-    const first = !this.podsListed;
-    this.podsListed = true;
+    const first = !this.podsListedOnce;
+    this.podsListedOnce = true;
     this.markListed();
     if (first) {
       this.scheduler?.within(0, 'pods listed');
@@ -135,7 +139,7 @@ export class Reconciler implements PodHandler {
 
   /** One full pass: list the CMDB, plan, write (or print, with --dry-run). Throws when the CMDB could not be listed. */
   async fullPass(): Promise<Plan> {
-    if (!this.podsListed) throw new Error('a full pass before the pods were listed');
+    if (!this.podsListedOnce) throw new Error('a full pass before the pods were listed');
     const all = await this.options.listRecords();
     // With --namespace, a record of another namespace is no business of this controller: its pod is not watched, so
     // its absence says nothing (and the half rule counts only the records this controller could retire).
@@ -184,19 +188,11 @@ export class Reconciler implements PodHandler {
     if (pod) this.reportPod(pod);
   }
 
-  /**
-   * A create for a pod that registers itself, whose containers turned ready less than HOOK_GRACE_MS ago: its hook is
-   * writing that record right now, and writing it too would double every write of a rollout. The pass after the
-   * grace writes it if the hook did not. Ready since: the ContainersReady condition's time, or when this controller
-   * first saw it, whichever is later (a controller that just started gives the hooks their grace too).
-   */
+  /** A create the pod's own hook is making right now (hook-grace.ts); the pass after the grace writes it if not. */
   private leftToHook(action: PlanAction): boolean {
     const pod = this.podOf(action.record);
-    if (action.kind !== 'create' || !pod || !registersItself(pod)) return false;
-    const uid = pod.metadata?.uid ?? '';
-    const condition = pod.status?.conditions?.find((each) => each.type === 'ContainersReady' && each.status === 'True');
-    const since = Math.max(Date.parse(condition?.lastTransitionTime ?? '') || 0, this.firstSeen.get(uid) ?? 0);
-    const left = since + HOOK_GRACE_MS - Date.now();
+    if (action.kind !== 'create' || !pod) return false;
+    const left = hookGraceLeft(pod, this.firstSeen.get(pod.metadata?.uid ?? ''), Date.now());
     if (left <= 0) return false;
     this.scheduler?.within(left + 1000, 'a pod that registers itself turned ready');
     return true;
@@ -214,6 +210,10 @@ export class Reconciler implements PodHandler {
     return started;
   }
 
+  private isLive(record: CmdbRecord | undefined): boolean {
+    return record !== undefined && isOwned(record, this.options.config.cluster) && record.state !== 'terminated';
+  }
+
   /** The id under which list() gives the record. */
   private listedId(record: CmdbRecord): string {
     return this.options.comparable ? this.options.comparable(record).id : record.id;
@@ -225,7 +225,10 @@ export class Reconciler implements PodHandler {
 
   private desiredOf(pod: Pod): Map<string, CmdbRecord> {
     const { config } = this.options;
-    return desiredRecords({ pods: [pod], cluster: config.cluster, fields: config.fields, existing: liveOwnedIds([...this.known.values()], config.cluster), listedId: (record) => this.listedId(record) });
+    // One pod at a time, so the known records are asked by id: building the set of every live id here cost
+    // O(records) per pod event, O(pods x records) for a relist (npm run bench: 5.8 of 10.4 s of CPU at 10,000 pods).
+    const existing = { has: (id: string) => this.isLive(this.known.get(id)) };
+    return desiredRecords({ pods: [pod], cluster: config.cluster, fields: config.fields, existing, listedId: (record) => this.listedId(record) });
   }
 
   private podChanged(pod: Pod): void {

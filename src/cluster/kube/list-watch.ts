@@ -56,6 +56,8 @@ export interface ListWatchOptions {
   backoff?: BackoffOptions;
   /** Told of every failure; the loop goes on. */
   onProblem?: (problem: ListWatchProblem) => void;
+  /** What of each pod to keep (slim-pod.ts), applied as it arrives; default all of it. */
+  transform?: (pod: Pod) => Pod;
   signal: AbortSignal;
 }
 
@@ -83,6 +85,7 @@ async function runScope(scope: string, options: ListWatchOptions, cache: PodCach
   const range = options.watchTimeoutSeconds ?? { min: 300, max: 600 };
   const watchdogMs = options.watchdogMs ?? 180_000;
   const selectors = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
+  const keep = options.transform ?? ((pod: Pod) => pod);
   let resourceVersion: string | undefined;
 
   const failed = async (action: 'list' | 'watch', error: unknown) => {
@@ -99,7 +102,7 @@ async function runScope(scope: string, options: ListWatchOptions, cache: PodCach
   while (!signal.aborted) {
     if (resourceVersion === undefined) {
       try {
-        const list = await listAll<Pod>(client, path, { ...selectors, pageSize: options.pageSize, signal });
+        const list = await listAll<Pod>(client, path, { ...selectors, pageSize: options.pageSize, signal, transform: keep });
         resourceVersion = list.resourceVersion;
         backoff.reset();
         cache.listed(scope, list.items);
@@ -117,7 +120,7 @@ async function runScope(scope: string, options: ListWatchOptions, cache: PodCach
         return;
       }
       resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
-      cache.event(event.type, event.object);
+      cache.event(event.type, keep(event.object));
     });
     if (received > 0) backoff.reset();
     switch (end.kind) {
