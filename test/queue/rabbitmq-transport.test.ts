@@ -79,6 +79,27 @@ test('publish resolves on the broker\'s confirm: the message is in the queue, pe
   assert.deepEqual(JSON.parse(got.content.toString()), { n: 0 });
 });
 
+test('a consumer whose queue exists with other settings ends with that config error instead of waiting forever', async (t) => {
+  const queue = uniqueName('q');
+  await (await (await inspector(t, server)).channel()).assertQueue(queue, { durable: true });
+  const { transport } = transportOf(t, server, { exchange: uniqueName('x'), queue });
+  const handled: unknown[] = [];
+  await assert.rejects(transport.consumer({ concurrency: 1 }).run((delivery) => {
+    handled.push(delivery);
+    return Promise.resolve({ kind: 'ack' });
+  }, within(20_000)), (caught: unknown) => caught instanceof ConfigError && /--amqp-queue/.test(caught.message));
+  assert.deepEqual(handled, []);
+});
+
+test('publishing to an exchange that does not exist is refused at once, saying so, not retried in a loop', async (t) => {
+  const { transport, logged } = transportOf(t, server, { exchange: uniqueName('x'), queue: uniqueName('q') });
+  const began = performance.now();
+  await assert.rejects(transport.publisher().publish(messageOf(1), within(10_000)), (caught: unknown) =>
+    caught instanceof BrokerUnavailableError && /refused message event-1 on exchange ".*": 404 \(NOT-FOUND\).*no exchange.*declare it first/.test(caught.message));
+  assert.ok(performance.now() - began < 5000);
+  assert.equal(logged.at(WARN).filter((line) => line.msg === 'the broker closed the publishing channel').length, 1);
+});
+
 test('a message no queue takes is refused, never reported as sent', async (t) => {
   const exchange = uniqueName('x');
   await (await (await inspector(t, server)).channel()).assertExchange(exchange, 'topic', { durable: true });

@@ -27,10 +27,15 @@ export class AmqpConnection {
   #failure: Error | undefined;
   #closed = false;
   #down = false;
+  #rejectFailed: (error: Error) => void = () => {};
+  readonly #failed = new Promise<never>((_, reject) => {
+    this.#rejectFailed = reject;
+  });
 
   constructor(endpoint: AmqpEndpoint, logger: Logger) {
     this.#endpoint = endpoint;
     this.#logger = logger;
+    this.#failed.catch(() => {});
   }
 
   /** Connects (once), waiting for the broker as long as the signal allows. */
@@ -45,6 +50,11 @@ export class AmqpConnection {
 
   confirmChannel(signal: AbortSignal): Promise<amqp.ConfirmChannel> {
     return this.#within(this.#open().then((model) => model.createConfirmChannel()), signal, 'opening a confirm channel');
+  }
+
+  /** Rejects once the connection ended for good (a refused login, a conflicting declare); never resolves. */
+  failed(): Promise<never> {
+    return this.#failed;
   }
 
   /** Runs `hook` on the live connection now (if any) and on every later one; returns how to stop that. */
@@ -79,8 +89,15 @@ export class AmqpConnection {
           // Resolves at once; the first attempt waits for a setImmediate, so the listeners see it.
           waitForConnect: false,
           setup: async (model: Model) => {
-            // Each hook opens its own channel on the new connection; one failing makes amqplib try again later.
-            for (const hook of [...this.#hooks]) await this.#run(hook, model);
+            // Each hook opens its own channel on the new connection; one failing makes amqplib try again later,
+            // unless it is a mistake no retry mends (a conflicting declare): that ends the connection for good.
+            try {
+              for (const hook of [...this.#hooks]) await this.#run(hook, model);
+            } catch (error) {
+              if (error instanceof ConfigError) this.#fail(error);
+              else this.#logger.warn({ broker: this.#endpoint.shown, reason: amqpReason(error) }, 'could not resume work on the new connection; trying again');
+              throw error;
+            }
           },
         },
       },
@@ -102,13 +119,13 @@ export class AmqpConnection {
     });
     model.on('connect-failed', (error: Error) => {
       if (isAccessRefused(error)) {
-        this.#failure = new ConfigError(
+        this.#fail(new ConfigError(
           `${this.#endpoint.shown} refused the login of user ${JSON.stringify(this.#endpoint.username)}: ${amqpReason(error)}; check the user in ${settingName('amqp-url')} and the password in ${settingName('amqp-password-file')}`,
           { cause: error },
-        );
-        void model.close();
+        ));
         return;
       }
+      if (this.#failure) return;
       this.#logger.debug({ broker: this.#endpoint.shown, reason: amqpReason(error) }, 'cannot connect to the broker yet');
     });
     // Connection-level errors also close it, which 'disconnect' reports; without a listener they would crash.
@@ -129,7 +146,16 @@ export class AmqpConnection {
     }
   }
 
+  /** Ends the connection for good: every wait, and failed(), rejects with `error`. */
+  #fail(error: Error): void {
+    if (this.#failure) return;
+    this.#failure = error;
+    this.#rejectFailed(error);
+    void this.#recovering?.then((model) => model.close()).catch(() => {});
+  }
+
   #hookFailed(error: unknown): void {
+    if (error instanceof ConfigError) return this.#fail(error);
     this.#logger.warn({ broker: this.#endpoint.shown, reason: amqpReason(error) }, 'could not resume work on the new connection; closing it to try again');
     void this.#current?.close().catch(() => {});
   }
@@ -144,7 +170,7 @@ export class AmqpConnection {
       signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
-      return await Promise.race([work, aborted]);
+      return await Promise.race([work, aborted, this.#failed]);
     } catch (error) {
       if (this.#failure) throw this.#failure;
       throw error;

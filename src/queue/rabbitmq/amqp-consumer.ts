@@ -65,10 +65,11 @@ export class AmqpConsumer implements Consumer {
     const stopResuming = this.#connection.onEachConnection(consumeOn);
     try {
       await this.#connection.ready(signal);
-      await new Promise<void>((resolve) => {
+      // Runs until stopped, or until the connection ends for good (a refused login, a conflicting declare).
+      await Promise.race([this.#connection.failed(), new Promise<void>((resolve) => {
         if (signal.aborted) resolve();
         else signal.addEventListener('abort', () => resolve(), { once: true });
-      });
+      })]);
     } finally {
       stopResuming();
       // No new deliveries; held retries are handed back at once; what is being handled finishes and is settled.

@@ -10,6 +10,9 @@ export const KEY_HEADER = 'cmdb-hook-key';
 
 class ChannelLost extends Error {}
 
+// Why the broker closed a channel, when it did (amqplib emits 'error' just before it fails the pending confirms).
+const closedBy = new WeakMap<amqp.Channel, Error>();
+
 /**
  * Publishes on a confirm channel: `publish` resolves only once the broker confirmed the message, which for a
  * persistent message in a quorum queue means a majority of its replicas wrote it. Mandatory: a message that no queue
@@ -97,7 +100,10 @@ export class AmqpPublisher implements Publisher {
       if (this.#channel === mine) this.#channel = undefined;
     });
     // A channel error (a 404 for an exchange deleted meanwhile) also closes it; unheard, it would crash the process.
-    channel.on('error', (error: Error) => this.#logger.warn({ broker: this.#broker, reason: amqpReason(error) }, 'the broker closed the publishing channel'));
+    channel.on('error', (error: Error) => {
+      closedBy.set(channel, error);
+      this.#logger.warn({ broker: this.#broker, reason: amqpReason(error) }, 'the broker closed the publishing channel');
+    });
     channel.on('return', (returned: amqp.Message) => {
       const id = String(returned.properties.messageId);
       this.#returned.set(id, [...(this.#returned.get(id) ?? []), replyTextOf(returned)]);
@@ -115,7 +121,12 @@ export class AmqpPublisher implements Publisher {
         const returns = this.#returned.get(message.id);
         const why = returns?.shift();
         if (returns?.length === 0) this.#returned.delete(message.id);
-        if (error instanceof Error && error.message === 'channel closed') reject(new ChannelLost('channel closed'));
+        const refusal = closedBy.get(channel);
+        if (refusal) {
+          // The broker closed the channel over this publish (404: the exchange is missing): publishing it again
+          // would only fail again, at once, so it is refused, for the caller's own backoff.
+          reject(new BrokerUnavailableError(`${this.#broker} refused message ${message.id} on exchange ${JSON.stringify(this.#names.exchange)}: ${amqpReason(refusal)}; declare it first, or check --amqp-exchange`, { cause: refusal }));
+        } else if (error instanceof Error && error.message === 'channel closed') reject(new ChannelLost('channel closed'));
         else if (error) reject(new BrokerUnavailableError(`${this.#broker} refused message ${message.id} (${amqpReason(error)}); the queue may be full`, { cause: error }));
         else if (why !== undefined) {
           reject(new BrokerUnavailableError(`${this.#broker} routed message ${message.id} (${routingKey}) to no queue (${why}); declare the queue first, or check --amqp-exchange and --cluster`));
