@@ -1,6 +1,8 @@
 // The RabbitMQ transport against a real rabbitmq-server (one per file: it takes seconds to boot). Each test uses its
 // own exchange and queue names. Timing is asserted only as bounds with wide margins.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '../../src/errors.ts';
@@ -8,11 +10,18 @@ import { BrokerUnavailableError } from '../../src/queue/rabbitmq/amqp-errors.ts'
 import type { Delivery, Verdict } from '../../src/queue/transport.ts';
 import { startRabbitMq, type RabbitMqServer } from '../support/brokers/rabbitmq-server.ts';
 import { WARN } from '../support/capture-log.ts';
+import { makeCertificates, type Certificates } from '../support/certificates.ts';
 import { inspector, messageOf, secretFile, transportOf, uniqueName, until } from './rabbitmq-support.ts';
 
 let server: RabbitMqServer;
+let certs: Certificates;
 before(async () => {
-  server = await startRabbitMq();
+  certs = makeCertificates();
+  const pem = (name: string, text: string) => {
+    writeFileSync(join(certs.dir, name), text);
+    return join(certs.dir, name);
+  };
+  server = await startRabbitMq({ tls: { certFile: pem('broker.crt', certs.serverCert), keyFile: pem('broker.key', certs.serverKey), caFile: certs.caFile } });
   console.log(`rabbitmq-server accepted AMQP after ${Math.round(server.lastStartMs)} ms`);
 });
 after(() => server?.close());
@@ -185,4 +194,20 @@ test('a wrong password is one config error that names the user and the password 
   assert.match(error.message, /ACCESS_REFUSED/);
   assert.match(error.message, /--amqp-password-file \(CMDB_HOOK_AMQP_PASSWORD_FILE\)/);
   assert.doesNotMatch(error.message, /not-the-password/);
+});
+
+test('amqps with --amqp-ca-file: the broker\'s certificate is checked against that CA; another CA is one config error', async (t) => {
+  const names = { exchange: uniqueName('x'), queue: uniqueName('q') };
+  const url = `amqps://${server.username}@127.0.0.1:${server.tlsPort}/`;
+  const { transport } = transportOf(t, server, { ...names, url, caFile: certs.caFile });
+  await transport.declare(within(10_000));
+  await transport.publisher().publish(messageOf(1), within(10_000));
+  const channel = await (await inspector(t, server)).channel();
+  assert.equal((await channel.checkQueue(names.queue)).messageCount, 1);
+
+  const { transport: wrong } = transportOf(t, server, { ...names, url, caFile: certs.otherCaFile });
+  const began = performance.now();
+  await assert.rejects(wrong.declare(within(20_000)), (caught: unknown) =>
+    caught instanceof ConfigError && /amqps:\/\/cmdb-hook@127\.0\.0\.1:\d+\/: the broker's certificate was not accepted \(\w+\); check --amqp-ca-file \(CMDB_HOOK_AMQP_CA_FILE\)/.test(caught.message));
+  assert.ok(performance.now() - began < 10_000, 'refused at once, not retried until the deadline');
 });

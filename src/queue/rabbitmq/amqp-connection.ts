@@ -2,7 +2,7 @@ import amqp from 'amqplib';
 import { ConfigError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { settingName } from '../../settings/option.ts';
-import { amqpReason, BrokerUnavailableError, isAccessRefused } from './amqp-errors.ts';
+import { amqpReason, BrokerUnavailableError, certificateFailure, isAccessRefused } from './amqp-errors.ts';
 import type { AmqpEndpoint } from './amqp-settings.ts';
 
 type Model = amqp.ChannelModel;
@@ -13,7 +13,8 @@ export type ConnectionHook = (model: Model) => Promise<void>;
  * One connection to the broker that comes back by itself (amqplib's opt-in recovery, 1.1.0+): after the broker
  * restarts or the network drops, it reconnects with backoff (100 ms doubling to 5 s, jittered) and reruns the hooks,
  * because channels and consumers die with the old connection. Waiting for it always obeys the caller's signal.
- * A refused login is no outage: it ends the connection with one config error instead of retrying forever.
+ * A refused login or certificate is no outage: it ends the connection with one config error instead of retrying
+ * forever.
  */
 export class AmqpConnection {
   readonly #endpoint: AmqpEndpoint;
@@ -121,6 +122,14 @@ export class AmqpConnection {
       if (isAccessRefused(error)) {
         this.#fail(new ConfigError(
           `${this.#endpoint.shown} refused the login of user ${JSON.stringify(this.#endpoint.username)}: ${amqpReason(error)}; check the user in ${settingName('amqp-url')} and the password in ${settingName('amqp-password-file')}`,
+          { cause: error },
+        ));
+        return;
+      }
+      const certificate = certificateFailure(error);
+      if (certificate) {
+        this.#fail(new ConfigError(
+          `${this.#endpoint.shown}: the broker's certificate was not accepted (${certificate}); check ${settingName('amqp-ca-file')} and the host name in ${settingName('amqp-url')}`,
           { cause: error },
         ));
         return;

@@ -29,3 +29,12 @@ export function isAccessRefused(error: unknown): boolean {
 export function isPreconditionFailed(error: unknown): boolean {
   return error instanceof Error && /\b406\b.*PRECONDITION[-_]FAILED/.test(error.message);
 }
+
+// Certificate checks that fail (wrong CA, wrong host name, expired): a mistake in the settings that no retry mends.
+const TLS_CERTIFICATE_CODES = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS_CERT|HOSTNAME/;
+
+/** The code of a failed certificate check, if that is why the connection failed. */
+export function certificateFailure(error: unknown): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && TLS_CERTIFICATE_CODES.test(code) ? code : undefined;
+}

@@ -14,6 +14,8 @@ import amqp from 'amqplib';
 
 export interface RabbitMqServer {
   readonly port: number;
+  /** The TLS listener's port, when started with `tls`; 0 otherwise. */
+  readonly tlsPort: number;
   readonly username: string;
   readonly password: string;
   /** `amqp://<user>@127.0.0.1:<port>/`: no password, as --amqp-url takes it. */
@@ -38,9 +40,17 @@ const STOP_WITHIN_MS = 20_000;
 
 let nodes = 0;
 
-export async function startRabbitMq(): Promise<RabbitMqServer> {
+/** PEM files for a TLS listener beside the plain one. */
+export interface BrokerTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+}
+
+export async function startRabbitMq(options: { tls?: BrokerTls } = {}): Promise<RabbitMqServer> {
   const dir = mkdtempSync(join(tmpdir(), 'cmdb-hook-rabbitmq-'));
-  const [port = 0, distPort = 0, epmdPort = 0] = await freePorts(3);
+  const [port = 0, distPort = 0, epmdPort = 0, tlsPort = 0] = await freePorts(4);
+  const tls = options.tls;
   const username = 'cmdb-hook';
   const password = `test-${process.pid}-${Date.now().toString(36)}`;
   writeFileSync(join(dir, 'rabbitmq.conf'), [
@@ -49,6 +59,14 @@ export async function startRabbitMq(): Promise<RabbitMqServer> {
     `default_pass = ${password}`,
     'log.console = false',
     'log.file.level = info',
+    ...(tls ? [
+      `listeners.ssl.default = 127.0.0.1:${tlsPort}`,
+      `ssl_options.certfile = ${tls.certFile}`,
+      `ssl_options.keyfile = ${tls.keyFile}`,
+      `ssl_options.cacertfile = ${tls.caFile}`,
+      'ssl_options.verify = verify_none',
+      'ssl_options.fail_if_no_peer_cert = false',
+    ] : []),
     '',
   ].join('\n'));
   writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
@@ -124,6 +142,7 @@ export async function startRabbitMq(): Promise<RabbitMqServer> {
   }
   return {
     port,
+    tlsPort: tls ? tlsPort : 0,
     username,
     password,
     url: `amqp://${username}@127.0.0.1:${port}/`,
