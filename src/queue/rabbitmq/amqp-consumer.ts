@@ -8,8 +8,8 @@ import { deadLetterOf, declareTopology, type AmqpNames } from './amqp-topology.t
 
 // A retry waits at least this long, so a handler that asks for no delay cannot spin on one message.
 const MIN_RETRY_DELAY_MS = 100;
-// A held message must be settled before the broker's consumer_timeout (30 minutes by default since RabbitMQ
-// 3.8.15), or it closes the whole channel; 5 minutes stays well inside it.
+// A held message must be settled before the broker's consumer_timeout (1,800,000 ms by default: rabbit.app of
+// RabbitMQ 3.10.8), or it closes the whole channel; 5 minutes stays well inside it.
 const MAX_RETRY_DELAY_MS = 5 * 60_000;
 
 /**

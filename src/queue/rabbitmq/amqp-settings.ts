@@ -49,7 +49,8 @@ export function readAmqpEndpoint(files: AmqpFiles): AmqpEndpoint {
   const path = url.pathname.slice(1);
   if (path.includes('/')) throw new ConfigError(`${settingName('amqp-url')} path ${JSON.stringify(url.pathname)} is more than a vhost; write a / inside the vhost's name as %2F`);
   const username = decodeURIComponent(url.username);
-  const password = files.passwordFile ? readSettingFile('amqp-password-file', files.passwordFile, FILE_KINDS.secret).replace(/\r?\n$/, '') : '';
+  // Trimmed as the CMDB's secret files are: a trailing newline from `echo` or an editor is no part of it.
+  const password = files.passwordFile ? readSettingFile('amqp-password-file', files.passwordFile, FILE_KINDS.secret).trim() : '';
   if (files.passwordFile && !password) throw new ConfigError(`${settingName('amqp-password-file')} ${files.passwordFile} is empty; mount the file that holds the password`);
   if (password && !username) throw new ConfigError(`${settingName('amqp-url')} names no user for the password in ${settingName('amqp-password-file')}; write it like amqp://cmdb-hook@rabbitmq:5672/`);
   const ca = files.caFile ? readSettingFile('amqp-ca-file', files.caFile, FILE_KINDS.certificates) : undefined;
