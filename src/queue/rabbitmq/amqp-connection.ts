@@ -137,6 +137,9 @@ export class AmqpConnection {
       if (this.#failure) return;
       this.#logger.debug({ broker: this.#endpoint.shown, reason: amqpReason(error) }, 'cannot connect to the broker yet');
     });
+    // A broker short of memory or disk blocks publishers: confirms then wait, which these lines explain.
+    model.on('blocked', (reason: string) => this.#logger.warn({ broker: this.#endpoint.shown, reason }, 'the broker blocks publishing'));
+    model.on('unblocked', () => this.#logger.info({ broker: this.#endpoint.shown }, 'the broker takes messages again'));
     // Connection-level errors also close it, which 'disconnect' reports; without a listener they would crash.
     model.on('error', () => {});
     return model;
@@ -172,10 +175,11 @@ export class AmqpConnection {
   /** The promise, or the caller's abort, or the login refusal, whichever comes first. */
   async #within<T>(work: Promise<T>, signal: AbortSignal, doing: string): Promise<T> {
     work.catch(() => {});
-    signal.throwIfAborted();
+    const late = () => this.#failure ?? new BrokerUnavailableError(`${doing} to ${this.#endpoint.shown} did not finish in time; is the broker up?`, { cause: signal.reason });
+    if (signal.aborted) throw late();
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(this.#failure ?? new BrokerUnavailableError(`${doing} to ${this.#endpoint.shown} did not finish in time; is the broker up?`, { cause: signal.reason }));
+      onAbort = () => reject(late());
       signal.addEventListener('abort', onAbort, { once: true });
     });
     try {
