@@ -15,17 +15,10 @@ before(async () => {
 });
 after(() => server?.close());
 
-test('the broker killed mid-stream and restarted: every confirmed message is consumed, publishing and consuming resume by themselves', async (t) => {
+test('the broker killed mid-stream and restarted: every confirmed message is there, publishing resumes by itself', async (t) => {
   const names = { exchange: uniqueName('x'), queue: uniqueName('q') };
   const { transport, logged } = transportOf(t, server, names);
   await transport.declare(AbortSignal.timeout(10_000));
-  const consumed = new Map<string, number>();
-  const stop = new AbortController();
-  const consuming = transport.consumer({ concurrency: 8 }).run((delivery) => {
-    consumed.set(delivery.message.id, (consumed.get(delivery.message.id) ?? 0) + 1);
-    return Promise.resolve({ kind: 'ack' });
-  }, stop.signal);
-
   const publisher = transport.publisher();
   const total = 300;
   const confirmed: string[] = [];
@@ -45,6 +38,14 @@ test('the broker killed mid-stream and restarted: every confirmed message is con
   await server.start();
   console.log(`restarted after SIGKILL in ${Math.round(performance.now() - downFor)} ms`);
   await publishing;
+
+  // Consumed only now: a message a consumer holds unacked when the broker is killed is another matter (see below).
+  const consumed = new Map<string, number>();
+  const stop = new AbortController();
+  const consuming = transport.consumer({ concurrency: 8 }).run((delivery) => {
+    consumed.set(delivery.message.id, (consumed.get(delivery.message.id) ?? 0) + 1);
+    return Promise.resolve({ kind: 'ack' });
+  }, stop.signal);
   await until('every message consumed', () => confirmed.every((id) => consumed.has(id)), 60_000);
   stop.abort();
   await consuming;
@@ -53,7 +54,7 @@ test('the broker killed mid-stream and restarted: every confirmed message is con
   assert.equal(confirmed.length, total);
   assert.deepEqual(confirmed.filter((id) => !consumed.has(id)), []);
   const twice = [...consumed.values()].filter((count) => count > 1).length;
-  console.log(`${total} published across a broker crash; ${twice} consumed more than once (at-least-once; no broker-side deduplication)`);
+  console.log(`${total} published across a broker crash (${killedAt} before it); ${consumed.size} distinct consumed, ${twice} more than once`);
   assert.ok(logged.at(WARN).some((line) => line.msg === 'lost the connection to the broker; reconnecting'));
   assert.ok(logged.at(INFO).some((line) => line.msg === 'reconnected to the broker'));
 });
@@ -87,4 +88,41 @@ test('while the broker is down, publishes wait for it up to a bound; beyond it t
   stop.abort();
   await consuming;
   assert.deepEqual([...new Set(ids)].sort(), ['event-0', 'event-1', 'event-2']);
+});
+
+test('a consumer across a broker restart: the message it was handling is delivered again, the late ack harms nothing, consuming resumes', async (t) => {
+  const names = { exchange: uniqueName('x'), queue: uniqueName('q') };
+  const { transport, logged } = transportOf(t, server, names);
+  await transport.declare(AbortSignal.timeout(10_000));
+  await transport.publisher().publish(messageOf(1), AbortSignal.timeout(10_000));
+  const deliveries: number[] = [];
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const stop = new AbortController();
+  const consuming = transport.consumer({ concurrency: 1 }).run(async (delivery) => {
+    deliveries.push(delivery.deliveryCount);
+    if (deliveries.length === 1) await gate;
+    return { kind: 'ack' };
+  }, stop.signal);
+  await until('the first delivery', () => deliveries.length === 1);
+  // A clean stop: after a SIGKILL, RabbitMQ 3.10.8 keeps a quorum queue's message checked out to the dead consumer
+  // (not redelivered within minutes after the restart), which no client can change.
+  await server.stop();
+  release(); // its ack goes to a channel that is gone
+  await server.start();
+  await until('the delivery again', () => deliveries.length === 2, 60_000);
+  stop.abort();
+  await consuming;
+  assert.ok(logged.lines.some((line) => line.msg === 'the channel closed before the verdict; the broker redelivers the message'));
+  const { transport: reader } = transportOf(t, server, names);
+  const more: string[] = [];
+  const again = new AbortController();
+  const reading = reader.consumer({ concurrency: 1 }).run((delivery) => {
+    more.push(delivery.message.id);
+    return Promise.resolve({ kind: 'ack' });
+  }, again.signal);
+  await sleep(500);
+  again.abort();
+  await reading;
+  assert.deepEqual(more, [], 'the second delivery was acked: nothing is left');
 });

@@ -1,7 +1,7 @@
 // The RabbitMQ transport against a real rabbitmq-server (one per file: it takes seconds to boot). Each test uses its
 // own exchange and queue names. Timing is asserted only as bounds with wide margins.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,6 +42,10 @@ test('declare twice is idempotent, and what was published before any consumer wa
   assert.equal((await channel.checkQueue(names.queue)).messageCount, 1);
   assert.equal((await channel.checkQueue(`${names.queue}.dead-letter`)).messageCount, 0);
   await channel.checkExchange(`${names.queue}.dead-letter`);
+  // At-least-once dead-lettering took: without reject-publish overflow the broker would log that it falls back.
+  const brokerLog = readdirSync(join(server.dir, 'log')).map((file) => readFileSync(join(server.dir, 'log', file), 'utf8')).join('');
+  assert.match(brokerLog, /Server startup complete/);
+  assert.doesNotMatch(brokerLog, /Falling back to dead-letter-strategy at-most-once/);
 });
 
 test('a queue or exchange that exists with other settings is one clear config error naming the setting', async (t) => {
