@@ -6,6 +6,10 @@ import { amqpReason, BrokerUnavailableError, certificateFailure, isAccessRefused
 import type { AmqpEndpoint } from './amqp-settings.ts';
 
 type Model = amqp.ChannelModel;
+
+// A quorum queue without a leader (seen on RabbitMQ 3.10.8 after a SIGKILL) never answers a consume: amqplib would
+// wait on that setup forever and never reconnect again. Past this, the connection is dropped and tried anew.
+const SETUP_WITHIN_MS = 30_000;
 /** Work to redo on every (re)connection, such as a consumer's channel: amqplib recovers the connection only. */
 export type ConnectionHook = (model: Model) => Promise<void>;
 
@@ -93,7 +97,7 @@ export class AmqpConnection {
             // Each hook opens its own channel on the new connection; one failing makes amqplib try again later,
             // unless it is a mistake no retry mends (a conflicting declare): that ends the connection for good.
             try {
-              for (const hook of [...this.#hooks]) await this.#run(hook, model);
+              for (const hook of [...this.#hooks]) await withinTime(this.#run(hook, model), SETUP_WITHIN_MS);
             } catch (error) {
               if (error instanceof ConfigError) this.#fail(error);
               else this.#logger.warn({ broker: this.#endpoint.shown, reason: amqpReason(error) }, 'could not resume work on the new connection; trying again');
@@ -191,4 +195,12 @@ export class AmqpConnection {
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }
   }
+}
+
+function withinTime<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BrokerUnavailableError(`the broker did not answer within ${ms} ms while work resumed on a new connection`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }

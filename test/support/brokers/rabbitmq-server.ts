@@ -134,9 +134,16 @@ export async function startRabbitMq(options: { tls?: BrokerTls } = {}): Promise<
     killGroup(child, 'SIGKILL');
   };
 
+  // A test process that ends without close() (an uncaught error) must not leave a broker behind.
+  const orphaned = () => {
+    if (broker) killGroup(broker, 'SIGKILL');
+    epmd.kill('SIGKILL');
+  };
+  process.once('exit', orphaned);
   try {
     await start();
   } catch (error) {
+    process.removeListener('exit', orphaned);
     epmd.kill('SIGKILL');
     throw error;
   }
@@ -158,6 +165,7 @@ export async function startRabbitMq(options: { tls?: BrokerTls } = {}): Promise<
         epmd.kill('SIGTERM');
         await gone;
       }
+      process.removeListener('exit', orphaned);
       rmSync(dir, { recursive: true, force: true });
     },
   };
