@@ -4,6 +4,7 @@ import { logLevelOf } from '../settings/log-level.ts';
 import { settingName } from '../settings/option.ts';
 import type { SettingReader } from '../settings/read-settings.ts';
 import { parseFields } from './fields.ts';
+import { readBroker, type NatsSettings } from './queue-config.ts';
 import type { RunSettings } from './run-settings.ts';
 
 export type Policy = 'sync' | 'upsert-only' | 'create-only';
@@ -38,6 +39,8 @@ export interface ControllerConfig extends RunSettings {
   /** --strict: the readiness gate stays False rather than failing open. */
   gateStrict: boolean;
   deregisterAction: 'delete' | 'retire';
+  /** --sink nats: publish each transition to the broker instead of writing the CMDB; undefined: --sink cmdb. */
+  sink: NatsSettings | undefined;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -106,5 +109,6 @@ export function buildControllerConfig(read: SettingReader, defaults: { deregiste
     readinessGate: read.bool('readiness-gate'),
     gateTimeoutMs: read.duration('gate-timeout'),
     deregisterAction,
+    sink: readBroker(read, 'sink', ['cmdb', 'nats']),
   });
 }
