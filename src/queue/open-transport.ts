@@ -5,8 +5,15 @@
  */
 import type { NatsSettings } from '../config/queue-config.ts';
 import type { Logger } from '../logger.ts';
+import { serversOf, subjectsOf } from './nats/nats-options.ts';
 import { NatsTransport } from './nats/nats-transport.ts';
 import type { Transport } from './transport.ts';
+
+/** The settings' own checks (a URL with credentials, a cluster name no subject can hold), before anything listens. */
+export function checkTransport(settings: NatsSettings, cluster: string): void {
+  serversOf(settings.url);
+  subjectsOf(cluster);
+}
 
 export async function openTransport(settings: NatsSettings, options: { cluster: string; side: 'publish' | 'consume'; logger: Logger; signal: AbortSignal }): Promise<Transport> {
   const { url, tokenFile, credsFile, caFile, stream, consumer } = settings;

@@ -9,7 +9,7 @@ import type { ConsumeConfig } from '../../config/consume-config.ts';
 import type { Outcome, RunContext } from '../../run-context.ts';
 import { startEndpoints } from '../../serve/http-endpoints.ts';
 import { createRegistry, defineCounter } from '../../serve/metrics.ts';
-import { openTransport } from '../open-transport.ts';
+import { checkTransport, openTransport } from '../open-transport.ts';
 import type { Transport } from '../transport.ts';
 import { createApplier } from './apply-delivery.ts';
 
@@ -22,6 +22,7 @@ export interface ConsumeCmdb {
 export async function runConsume(config: ConsumeConfig, cmdb: ConsumeCmdb, context: RunContext): Promise<Outcome> {
   const { log } = context;
   context.subject = `cluster ${config.cluster}`;
+  checkTransport(config.source, config.cluster);
   const stopping = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     log.info({ signal }, `${signal}: stopping`);

@@ -7,11 +7,12 @@ import { identityFromEnv } from '../../cluster/kube/leader-election.ts';
 import type { ControllerConfig } from '../../config/controller-config.ts';
 import type { NatsSettings } from '../../config/queue-config.ts';
 import type { Outcome, RunContext } from '../../run-context.ts';
-import { openTransport, untilSignalled } from '../open-transport.ts';
+import { checkTransport, openTransport, untilSignalled } from '../open-transport.ts';
 import { createBrokerSink } from './broker-sink.ts';
 
 export async function runPublisher(config: ControllerConfig, settings: NatsSettings, context: RunContext): Promise<Outcome> {
   const { log } = context;
+  checkTransport(settings, config.cluster);
   const starting = untilSignalled();
   const signal = AbortSignal.any([starting.signal, context.deadline.signal]);
   let transport;
