@@ -12,6 +12,8 @@ export interface ConsumeConfig extends RunSettings {
   cluster: string;
   source: NatsSettings;
   concurrency: number;
+  orphanGraceMs: number;
+  maxRetire: number;
   listen: ListenAddress;
   deregisterAction: 'delete' | 'retire';
 }
@@ -22,6 +24,9 @@ export function buildConsumeConfig(read: SettingReader, defaults: { deregisterAc
   const raw = read.text('concurrency')?.trim() ?? '';
   const concurrency = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!(concurrency >= 1 && concurrency <= 256)) throw new ConfigError(`${settingName('concurrency')} ${JSON.stringify(raw)} is not a whole number from 1 to 256`);
+  const retireRaw = read.text('max-retire')?.trim() ?? '';
+  const maxRetire = /^\d+$/.test(retireRaw) ? Number(retireRaw) : Number.NaN;
+  if (!(maxRetire <= 1_000_000)) throw new ConfigError(`${settingName('max-retire')} ${JSON.stringify(retireRaw)} is not a whole number from 0 to 1000000`);
   const cluster = read.required('cluster', 'set it to the controller\'s --cluster: only that cluster\'s messages are applied');
   const source = readBroker(read, 'source', ['nats']);
   if (!source) throw new ConfigError(`${settingName('source')} is required: the broker to consume from (nats)`);
@@ -30,6 +35,8 @@ export function buildConsumeConfig(read: SettingReader, defaults: { deregisterAc
     cluster,
     source,
     concurrency,
+    orphanGraceMs: read.duration('orphan-grace', { zero: true }),
+    maxRetire,
     listen: parseListenAddress('listen', read.text('listen') ?? ''),
     deregisterAction,
     // A consumer runs until SIGTERM; nothing of it fails open.

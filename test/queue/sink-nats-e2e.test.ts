@@ -78,3 +78,24 @@ test('two publishers and one consumer: each transition written once, a deleted p
   t.diagnostic(`published ${published.length} time(s) by two publishers, ${duplicates} dropped by JetStream as duplicates; ${retried} retries during the outage; converged ${Math.round(tookMs)} ms after the CMDB came back`);
   for (const each of [...publishers, consumer]) assert.equal(await each.stop(), 0, each.stderr());
 });
+
+test('an inventory retires what a lost message left behind, and nothing else', async () => {
+  // A record of this cluster whose pod is gone and whose deregistration never came (a message lost before the
+  // broker, a publisher that was down): written straight into the CMDB, observed an hour ago.
+  const live = names(scene.cmdb);
+  const [template] = [...scene.cmdb.records.values()];
+  assert.ok(template, 'the records of the first test are there');
+  const uid = '0b6a1c1e-1111-4222-8333-944455556666';
+  const container = String((template as { container?: unknown }).container);
+  const stale = { ...template, id: `${uid}_${container}`, pod: { ...template.pod, name: 'web-lost', uid }, observedAt: new Date(Date.now() - 3_600_000).toISOString() };
+  const put = await fetch(`${scene.cmdb.url}/${stale.id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(stale) });
+  assert.ok(put.ok, `the sandbox took the stale record: ${put.status}`);
+
+  const publisher = scene.start(['--sink', 'nats', ...natsFlags(), '--leader-elect=false'], {}, { cmdb: false });
+  const consumer = scene.start(['--source', 'nats', ...natsFlags(), '--orphan-grace', '0s'], {}, { command: 'consume' });
+  await Promise.all([publisher, consumer].map(readyOrFail));
+  assert.ok(await waitFor(() => !scene.cmdb.records.has(stale.id), 15_000), consumer.stderr());
+  assert.deepEqual(names(scene.cmdb), live, 'the live records stay');
+  assert.ok(consumer.logs().some((line) => typeof line.msg === 'string' && /inventory \S+ complete: 1 record\(s\) to retire/.test(line.msg)), consumer.stderr());
+  for (const each of [publisher, consumer]) assert.equal(await each.stop(), 0, each.stderr());
+});

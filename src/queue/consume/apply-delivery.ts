@@ -11,7 +11,7 @@
  *     record's end (a redelivery of an older message) is acknowledged without a write;
  *   - a transient CMDB failure is retried later, with the retry layer's backoff by delivery count up to 30 s (no hot
  *     loop); a refusal for good, or a message that is not ours, is dead-lettered with one log line (by the transport).
- * Inventory messages are acknowledged and not applied yet.
+ * Inventory messages go to inventory-retirer.ts; the records it finds due are retired like a deregistration.
  */
 import type { CmdbBackend } from '../../cmdb/backend.ts';
 import { HookError } from '../../errors.ts';
@@ -21,6 +21,7 @@ import { BrokerUnavailableError } from '../broker-errors.ts';
 import { decodeEvent, type Decoded } from '../decode-event.ts';
 import { factsDigest } from '../event.ts';
 import type { Delivery, Verdict } from '../transport.ts';
+import type { InventoryRetirer } from './inventory-retirer.ts';
 
 type Transition = Extract<Decoded, { ok: true; kind: 'registered' | 'deregistered' }>;
 
@@ -31,6 +32,8 @@ export interface ApplierOptions {
   attemptTimeoutMs: number;
   signal: AbortSignal;
   log: Logger;
+  /** Retires what inventories show gone; without it, inventories are acknowledged and not applied. */
+  inventory?: InventoryRetirer;
   /** Told of each transition written to the CMDB, and of each skipped as already applied (metrics). */
   onOutcome?(kind: string, outcome: 'written' | 'skipped' | 'retried' | 'dead'): void;
 }
@@ -44,7 +47,7 @@ export function createApplier(options: ApplierOptions): (delivery: Delivery) => 
   const { log } = options;
   /** Per record id: `gone`, or the facts digest of the registration applied last. */
   const applied = new Map<string, string>();
-  const busy = new Map<string, Promise<unknown>>();
+  const busy = new Map<string, Promise<void>>();
 
   const write = async (transition: Transition): Promise<void> => {
     const { record, kind } = transition;
@@ -85,6 +88,32 @@ export function createApplier(options: ApplierOptions): (delivery: Delivery) => 
     }
   };
 
+  /** One record's writes one after another: the previous one has landed before the next one looks. */
+  const serial = <T>(id: string, work: () => Promise<T>): Promise<T> => {
+    const run = (busy.get(id) ?? Promise.resolve()).then(work);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    busy.set(id, settled);
+    void settled.then(() => {
+      if (busy.get(id) === settled) busy.delete(id);
+    });
+    return run;
+  };
+
+  const verdictOf = (error: unknown, delivery: Delivery, kind: string, what: string): Verdict => {
+    if (!(error instanceof HookError)) throw error;
+    if (error.transient) {
+      options.onOutcome?.(kind, 'retried');
+      const delayMs = honourRetryAfter(retryDelay(delivery.deliveryCount, { ...BACKOFF, maxTimeout: CONSUME_MAX_BACKOFF_MS }), (error as { retryAfterMs?: number }).retryAfterMs);
+      log.warn({ what, event: delivery.message.id, deliveryCount: delivery.deliveryCount, retryInMs: delayMs, err: error.message }, `${what}: ${error instanceof BrokerUnavailableError ? 'the broker' : 'the CMDB'} failed; the message comes again in ${delayMs} ms`);
+      return { kind: 'retry', delayMs };
+    }
+    options.onOutcome?.(kind, 'dead');
+    return { kind: 'dead', reason: `the CMDB refused ${kind} of ${what}: ${error.message}` };
+  };
+
   return async (delivery) => {
     const decoded = decodeEvent(delivery.message.body, options.cluster);
     if (!decoded.ok) {
@@ -92,30 +121,21 @@ export function createApplier(options: ApplierOptions): (delivery: Delivery) => 
       return { kind: 'dead', reason: decoded.problem };
     }
     if (decoded.kind === 'inventory') {
-      log.debug({ event: decoded.id, pass: decoded.inventory.pass, index: decoded.inventory.index }, 'inventory received; retiring from inventories is not built yet');
-      return { kind: 'ack' };
+      const { inventory } = decoded;
+      if (!options.inventory) return { kind: 'ack' };
+      try {
+        const due = await options.inventory.take(inventory);
+        for (const record of due) await serial(record.id, () => write({ ok: true, kind: 'deregistered', id: decoded.id, record: { ...record, state: 'terminated' } }));
+        return { kind: 'ack' };
+      } catch (error) {
+        return verdictOf(error, delivery, 'inventory', `inventory ${inventory.pass}`);
+      }
     }
-    const id = decoded.record.id;
-    // One record's deliveries one after another: the previous one's write has landed before this one looks.
-    const previous = busy.get(id) ?? Promise.resolve();
-    const run = previous.then(() => applyLatest(delivery, decoded));
-    const settled = run.catch(() => undefined);
-    busy.set(id, settled);
     try {
-      await run;
+      await serial(decoded.record.id, () => applyLatest(delivery, decoded));
       return { kind: 'ack' };
     } catch (error) {
-      if (!(error instanceof HookError)) throw error;
-      if (error.transient) {
-        options.onOutcome?.(decoded.kind, 'retried');
-        const delayMs = honourRetryAfter(retryDelay(delivery.deliveryCount, { ...BACKOFF, maxTimeout: CONSUME_MAX_BACKOFF_MS }), (error as { retryAfterMs?: number }).retryAfterMs);
-        log.warn({ id, event: decoded.id, deliveryCount: delivery.deliveryCount, retryInMs: delayMs, err: error.message }, `record ${id}: ${error instanceof BrokerUnavailableError ? 'the broker' : 'the CMDB'} failed; the message comes again in ${delayMs} ms`);
-        return { kind: 'retry', delayMs };
-      }
-      options.onOutcome?.(decoded.kind, 'dead');
-      return { kind: 'dead', reason: `the CMDB refused ${decoded.kind} of ${id}: ${error.message}` };
-    } finally {
-      if (busy.get(id) === settled) busy.delete(id);
+      return verdictOf(error, delivery, decoded.kind, `record ${decoded.record.id}`);
     }
   };
 }

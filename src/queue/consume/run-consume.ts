@@ -12,6 +12,7 @@ import { createRegistry, defineCounter } from '../../serve/metrics.ts';
 import { checkTransport, openTransport } from '../open-transport.ts';
 import type { Transport } from '../transport.ts';
 import { createApplier } from './apply-delivery.ts';
+import { InventoryRetirer } from './inventory-retirer.ts';
 
 export interface ConsumeCmdb {
   kind: string;
@@ -50,11 +51,14 @@ export async function runConsume(config: ConsumeConfig, cmdb: ConsumeCmdb, conte
   try {
     transport = await openTransport(config.source, { cluster: config.cluster, side: 'consume', logger: log, signal: stop });
     await transport.declare(stop);
+    const open = () => (backend ??= cmdb.open());
+    const inventory = new InventoryRetirer({ cluster: config.cluster, orphanGraceMs: config.orphanGraceMs, maxRetire: config.maxRetire, backend: open, attemptTimeoutMs: cmdb.requestTimeoutMs, signal: stop, log });
     const handle = createApplier({
+      inventory,
       cluster: config.cluster,
       deregisterAction: config.deregisterAction,
       // One backend for the process, as the controller's writer has: its HTTP agent and connections are reused.
-      backend: () => (backend ??= cmdb.open()),
+      backend: open,
       attemptTimeoutMs: cmdb.requestTimeoutMs,
       signal: stop,
       log,
