@@ -80,7 +80,9 @@ export class InventoryRetirer {
       orphanGraceMs: this.#options.orphanGraceMs,
       maxRetire: this.#options.maxRetire,
       now: new Date(),
-      clock: this.#clock,
+      // The clock's first sighting counts as just now, which a grace of 0 would still wait for: without it, a
+      // record is due as soon as an inventory misses it (its observedAt is before the pass, see kept()).
+      ...(this.#options.orphanGraceMs > 0 ? { clock: this.#clock } : {}),
     });
     if (plan.retireBlocked) log.error(plan.retireBlocked, `inventory ${chunk.pass}: ${plan.retireBlocked.due} of ${plan.retireBlocked.owned} owned records are missing from it, more than half; nothing retired`);
     if (plan.capped > 0) log.warn({ capped: plan.capped }, `inventory ${chunk.pass}: ${plan.capped} retirements held back by --max-retire until the next inventory`);
