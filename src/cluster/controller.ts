@@ -30,23 +30,14 @@ export interface ControllerCmdb {
   requestTimeoutMs: number;
 }
 
-/** With a sink, nothing opens the CMDB. */
-const noCmdb: ControllerCmdb = {
-  kind: 'none',
-  open: () => ({ upsert: unused, remove: unused, retire: unused, plan: unused, warmUp: unused }),
-  requestTimeoutMs: 10_000,
-};
-function unused(): never {
-  throw new Error('the controller publishes to a broker: it has no CMDB to call');
-}
-
 /** A listing of the CMDB may take this long, retries included, before the pass counts as failed. */
 const LISTING_MS = 5 * 60_000;
 
 /** `target`: the CMDB, written directly, or a sink (a broker) that consumers take the transitions from. */
 export async function runController(config: ControllerConfig, target: ControllerCmdb | ControllerSink, context: RunContext): Promise<Outcome> {
   const sink = 'writer' in target ? target : undefined;
-  const cmdb: ControllerCmdb = sink ? noCmdb : (target as ControllerCmdb);
+  // With a sink, nothing opens the CMDB.
+  const cmdb = sink ? undefined : (target as ControllerCmdb);
   const { log } = context;
   context.subject = `cluster ${config.cluster}`;
   const stopping = new AbortController();
@@ -57,8 +48,8 @@ export async function runController(config: ControllerConfig, target: Controller
   process.once('SIGTERM', onSignal).once('SIGINT', onSignal);
   const stop = AbortSignal.any([stopping.signal, context.deadline.signal]);
 
-  let backend = cmdb.open();
-  if (!sink && !backend.list) throw new ConfigError(`${settingName('cmdb-kind')} ${cmdb.kind} cannot list its records, which the controller compares with the pods; give the template a "list" step, or use another kind`);
+  let backend: CmdbBackend | undefined = cmdb?.open();
+  if (cmdb && !backend?.list) throw new ConfigError(`${settingName('cmdb-kind')} ${cmdb.kind} cannot list its records, which the controller compares with the pods; give the template a "list" step, or use another kind`);
   const connection = loadKubeConnection({ kubeconfig: config.kubeconfig, env: context.env });
   log.info({ kube: connection.describe() }, `watching pods with ${config.selector ? `selector ${config.selector}` : 'any labels'} in ${config.namespaces.length > 0 ? config.namespaces.join(', ') : 'every namespace'}`);
   const client = createKubeClient(connection, { userAgentSuffix: 'controller' });
@@ -69,9 +60,9 @@ export async function runController(config: ControllerConfig, target: Controller
     config,
     log,
     print: (text) => context.print(text.replace(/\n$/, '')),
-    comparable: (record) => (backend.comparable ? backend.comparable(record) : record),
+    comparable: (record) => (backend?.comparable ? backend.comparable(record) : record),
     listRecords: async () => {
-      if (sink) return sink.listRecords();
+      if (!cmdb) return (sink as ControllerSink).listRecords();
       // Opened again for each listing: a rotated token or password file is read anew.
       backend = cmdb.open();
       const listing = await listRecords(backend, { cluster: config.cluster, signal: stop, log, attemptTimeoutMs: cmdb.requestTimeoutMs, withinMs: Math.min(LISTING_MS, context.deadline.remaining()) });
@@ -92,8 +83,8 @@ export async function runController(config: ControllerConfig, target: Controller
   const events = config.dryRun ? undefined : createEventRecorder({ client, onDrop: (why) => metrics.eventsDropped.inc({ why }) });
   const startWriting = (signal: AbortSignal) => {
     if (config.dryRun) return;
-    writer = sink ? sink.writer({ client, signal, log, metrics, onWritten: (action, removed) => reconciler.written(action, removed) }) : createCmdbWriter({
-      backend: () => backend,
+    writer = !cmdb ? (sink as ControllerSink).writer({ client, signal, log, metrics, onWritten: (action, removed) => reconciler.written(action, removed) }) : createCmdbWriter({
+      backend: () => backend as CmdbBackend,
       client,
       deregisterAction: config.deregisterAction,
       concurrency: config.cmdbConcurrency,

@@ -76,7 +76,10 @@ test('two publishers and one consumer: each transition written once, a deleted p
   const published = publishers.flatMap((publisher) => publisher.logs()).filter((line) => typeof line.msg === 'string' && line.msg.includes('published'));
   const duplicates = published.filter((line) => line.duplicate === true).length;
   t.diagnostic(`published ${published.length} time(s) by two publishers, ${duplicates} dropped by JetStream as duplicates; ${retried} retries during the outage; converged ${Math.round(tookMs)} ms after the CMDB came back`);
-  for (const each of [...publishers, consumer]) assert.equal(await each.stop(), 0, each.stderr());
+  for (const each of [...publishers, consumer]) {
+    assert.equal(await each.stop(), 0, each.stderr());
+    assert.ok(!each.stderr().includes(nats.token) && !each.child.spawnargs.join(' ').includes(nats.token), 'the NATS token shows nowhere');
+  }
 });
 
 test('an inventory retires what a lost message left behind, and nothing else', async () => {
