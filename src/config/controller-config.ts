@@ -76,6 +76,9 @@ export function buildControllerConfig(read: SettingReader, defaults: { deregiste
   }
   const selector = read.text('selector')?.trim() ?? '';
   if (/[\n\r]/.test(selector)) throw new ConfigError(`${settingName('selector')} must be one line, like app=web,tier!=cache`);
+  const sink = readBroker(read, 'sink', ['cmdb', 'nats']);
+  // A publisher's plan is against what the broker confirmed to it: at start, nothing; there is no plan worth printing.
+  if (sink && dryRun) throw new ConfigError(`${settingName('dry-run')} prints the plan against the CMDB's records, and ${settingName('sink')} ${sink.kind} has none; remove one of them`);
   return Object.freeze({
     command: 'controller',
     cluster: read.required('cluster', 'set it to the name this cluster has in the CMDB (the hooks\' --cluster)'),
@@ -109,6 +112,6 @@ export function buildControllerConfig(read: SettingReader, defaults: { deregiste
     readinessGate: read.bool('readiness-gate'),
     gateTimeoutMs: read.duration('gate-timeout'),
     deregisterAction,
-    sink: readBroker(read, 'sink', ['cmdb', 'nats']),
+    sink,
   });
 }

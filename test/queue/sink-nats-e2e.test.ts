@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
+import { jetstream } from '@nats-io/jetstream';
 import { startNatsServer, type NatsServer } from '../support/brokers/nats-server.ts';
 import { SELECTED, startScene, untilReady, waitFor, type ControllerProcess, type Scene } from '../support/controller/controller-run.ts';
 import { startSandboxCmdb, type SandboxCmdb } from '../support/sandbox-cmdb.ts';
+import { admin } from './nats-support.ts';
 
 const OUTAGE_MS = 6_000;
 
@@ -100,5 +102,22 @@ test('an inventory retires what a lost message left behind, and nothing else', a
   assert.ok(await waitFor(() => !scene.cmdb.records.has(stale.id), 15_000), consumer.stderr());
   assert.deepEqual(names(scene.cmdb), live, 'the live records stay');
   assert.ok(consumer.logs().some((line) => typeof line.msg === 'string' && /inventory \S+ complete: 1 record\(s\) to retire/.test(line.msg)), consumer.stderr());
+  for (const each of [publisher, consumer]) assert.equal(await each.stop(), 0, each.stderr());
+});
+
+test('a poison message among real ones: dead-lettered with one log line, the rest flows', async () => {
+  const publisher = scene.start(['--sink', 'nats', ...natsFlags(), '--leader-elect=false'], {}, { cmdb: false });
+  const consumer = scene.start(['--source', 'nats', ...natsFlags()], {}, { command: 'consume' });
+  await Promise.all([publisher, consumer].map(readyOrFail));
+  const { connection } = await admin(nats);
+  try {
+    await jetstream(connection).publish('cmdb-hook.scene.record.0b6a1c1e-2222-4222-8333-944455556666_app', new TextEncoder().encode('not json'), { msgID: 'poison-1' });
+  } finally {
+    await connection.close();
+  }
+  scene.api.addPod(selected('web-f'));
+  assert.ok(await waitFor(() => names(scene.cmdb).includes('web-f'), 15_000), consumer.stderr());
+  assert.ok(await waitFor(() => consumer.logs().some((line) => line.msg === 'dead-lettered a message: the body is not JSON (8 bytes)'), 5_000), consumer.stderr());
+  assert.equal(consumer.logs().filter((line) => typeof line.msg === 'string' && line.msg.startsWith('dead-lettered')).length, 1);
   for (const each of [publisher, consumer]) assert.equal(await each.stop(), 0, each.stderr());
 });

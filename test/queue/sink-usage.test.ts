@@ -17,6 +17,7 @@ const cases: { name: string; args: string[]; env?: Record<string, string>; names
   { name: 'both NATS credentials', args: ['consume', '--cluster', 'c1', '--cmdb-url', 'http://127.0.0.1:9/records', '--nats-url', 'nats://127.0.0.1:9', '--nats-token-file', '/dev/null', '--nats-creds-file', '/dev/null'], names: /--nats-token-file \(CMDB_HOOK_NATS_TOKEN_FILE\) and --nats-creds-file \(CMDB_HOOK_NATS_CREDS_FILE\) were both given/ },
   { name: 'a NATS URL with a password', args: ['consume', '--cluster', 'c1', '--cmdb-url', 'http://127.0.0.1:9/records', '--nats-url', 'nats://user:hunter2@127.0.0.1:9'], names: /--nats-url \(CMDB_HOOK_NATS_URL\) must not carry credentials/ },
   { name: 'a --cluster no NATS subject can hold', args: ['controller', '--cluster', 'c.1', '--sink', 'nats', '--nats-url', 'nats://127.0.0.1:9'], names: /--cluster \(CMDB_HOOK_CLUSTER\) "c.1" cannot be part of a NATS subject/ },
+  { name: '--dry-run with --sink nats', args: ['controller', '--cluster', 'c1', '--sink', 'nats', '--nats-url', 'nats://127.0.0.1:9', '--dry-run'], names: /--dry-run \(CMDB_HOOK_DRY_RUN\) prints the plan against the CMDB's records, and --sink \(CMDB_HOOK_SINK\) nats has none/ },
   { name: '--concurrency 0', args: ['consume', '--cluster', 'c1', '--cmdb-url', 'http://127.0.0.1:9/records', '--nats-url', 'nats://127.0.0.1:9', '--concurrency', '0'], names: /--concurrency \(CMDB_HOOK_CONCURRENCY\) "0" is not a whole number from 1 to 256/ },
 ];
 
