@@ -36,4 +36,6 @@ export interface ControllerSink {
   writer(options: SinkWriterOptions): SinkWriter;
   /** After a full pass of the leader: the ids of every live record of the cluster. */
   inventory?(ids: ReadonlySet<string>, signal: AbortSignal): void;
+  /** Resolves once what inventory() started has ended (before the connection closes). */
+  flush?(): Promise<void>;
 }

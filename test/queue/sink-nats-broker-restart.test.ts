@@ -50,3 +50,10 @@ test('the broker killed and restarted while pods change: nothing lost, nothing w
   t.diagnostic(`broker down ${DOWN_MS} ms; converged ${Math.round(tookMs)} ms after it was back`);
   for (const each of [publisher, consumer]) assert.equal(await each.stop(), 0, each.stderr());
 });
+
+test('--once --sink nats: one pass published, its inventory with it, then exit 0', async () => {
+  const once = scene.start(['--sink', 'nats', ...natsFlags(), '--once', '--log-level', 'debug'], {}, { cmdb: false });
+  assert.equal(await once.exited, 0, once.stderr());
+  assert.match(once.stderr(), /\d+ action\(s\) done in/);
+  assert.ok(once.logs().some((line) => line.msg === 'inventory published' && line.ids === 3), once.stderr());
+});

@@ -42,6 +42,12 @@ export const CONSUME_MAX_BACKOFF_MS = 30_000;
 /** Rounds of "apply the latest, ask again" before acknowledging: each round means a newer message arrived meanwhile;
  *  the newer message's own delivery applies it anyway. */
 const ROUNDS = 5;
+/**
+ * Records remembered for the no-op check, the oldest forgotten first: the memory only saves CMDB requests. What
+ * keeps a forgotten record right is the broker's latest message (a late registration meets its own end there) and
+ * the backends' idempotent writes.
+ */
+const REMEMBERED = 100_000;
 
 export function createApplier(options: ApplierOptions): (delivery: Delivery) => Promise<Verdict> {
   const { log } = options;
@@ -62,7 +68,9 @@ export function createApplier(options: ApplierOptions): (delivery: Delivery) => 
     const budget = { signal: AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]), timeoutMs, endsAt: performance.now() + timeoutMs };
     const backend = options.backend();
     const result = kind === 'registered' ? await backend.upsert(record, budget) : options.deregisterAction === 'retire' ? await backend.retire(record, budget) : await backend.remove(record, budget);
+    applied.delete(record.id);
     applied.set(record.id, state);
+    if (applied.size > REMEMBERED) applied.delete(applied.keys().next().value as string);
     options.onOutcome?.(kind, 'written');
     log.info({ id: record.id, event: transition.id, detail: result.detail }, `record ${record.id} ${kind === 'registered' ? 'registered' : options.deregisterAction === 'retire' ? 'retired' : 'deleted'}: ${result.detail}`);
   };

@@ -93,6 +93,7 @@ export function createBrokerSink(options: BrokerSinkOptions): ControllerSink {
         if (!signal.aborted) log.warn({ err: (error as Error).message }, 'the inventory could not be published; the next full pass sends another');
       });
     },
+    flush: () => inventories,
   };
 }
 

@@ -31,6 +31,8 @@ export async function runPublisher(config: ControllerConfig, settings: NatsSetti
   try {
     return await runController(config, sink, context);
   } finally {
+    // A --once run's inventory may still wait for its PubAck; a stopped one gave up with the stop signal.
+    await Promise.race([sink.flush?.(), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     await transport.close();
   }
 }
