@@ -3,3 +3,5 @@
  * bundle (src/cluster-bundle.ts), and nothing a hook run loads.
  */
 export { runController } from './cluster/controller.ts';
+export { runPublisher } from './queue/publish/run-publisher.ts';
+export { runConsume } from './queue/consume/run-consume.ts';

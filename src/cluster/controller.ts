@@ -12,7 +12,8 @@ import { settingName } from '../settings/option.ts';
 import { formatDuration } from '../settings/duration.ts';
 import { createRegistry } from '../serve/metrics.ts';
 import { controllerMetrics } from './controller-metrics.ts';
-import { createCmdbWriter, type CmdbWriter } from './cmdb-writer.ts';
+import { createCmdbWriter } from './cmdb-writer.ts';
+import type { ControllerSink, SinkWriter } from './controller-sink.ts';
 import { createKubeClient } from './kube/api-client.ts';
 import { createEventRecorder } from './kube/events.ts';
 import { loadKubeConnection } from './kube/kube-config.ts';
@@ -33,7 +34,11 @@ export interface ControllerCmdb {
 /** A listing of the CMDB may take this long, retries included, before the pass counts as failed. */
 const LISTING_MS = 5 * 60_000;
 
-export async function runController(config: ControllerConfig, cmdb: ControllerCmdb, context: RunContext): Promise<Outcome> {
+/** `target`: the CMDB, written directly, or a sink (a broker) that consumers take the transitions from. */
+export async function runController(config: ControllerConfig, target: ControllerCmdb | ControllerSink, context: RunContext): Promise<Outcome> {
+  const sink = 'writer' in target ? target : undefined;
+  // With a sink, nothing opens the CMDB.
+  const cmdb = sink ? undefined : (target as ControllerCmdb);
   const { log } = context;
   context.subject = `cluster ${config.cluster}`;
   const stopping = new AbortController();
@@ -44,20 +49,21 @@ export async function runController(config: ControllerConfig, cmdb: ControllerCm
   process.once('SIGTERM', onSignal).once('SIGINT', onSignal);
   const stop = AbortSignal.any([stopping.signal, context.deadline.signal]);
 
-  let backend = cmdb.open();
-  if (!backend.list) throw new ConfigError(`${settingName('cmdb-kind')} ${cmdb.kind} cannot list its records, which the controller compares with the pods; give the template a "list" step, or use another kind`);
+  let backend: CmdbBackend | undefined = cmdb?.open();
+  if (cmdb && !backend?.list) throw new ConfigError(`${settingName('cmdb-kind')} ${cmdb.kind} cannot list its records, which the controller compares with the pods; give the template a "list" step, or use another kind`);
   const connection = loadKubeConnection({ kubeconfig: config.kubeconfig, env: context.env });
   log.info({ kube: connection.describe() }, `watching pods with ${config.selector ? `selector ${config.selector}` : 'any labels'} in ${config.namespaces.length > 0 ? config.namespaces.join(', ') : 'every namespace'}`);
   const client = createKubeClient(connection, { userAgentSuffix: 'controller' });
   const registry = createRegistry({ processMetrics: !config.once });
-  let writer: CmdbWriter | undefined;
+  let writer: SinkWriter | undefined;
   let gate: ReadinessGate | undefined;
   const reconciler: Reconciler = new Reconciler({
     config,
     log,
     print: (text) => context.print(text.replace(/\n$/, '')),
-    comparable: (record) => (backend.comparable ? backend.comparable(record) : record),
+    comparable: (record) => (backend?.comparable ? backend.comparable(record) : record),
     listRecords: async () => {
+      if (!cmdb) return (sink as ControllerSink).listRecords();
       // Opened again for each listing: a rotated token or password file is read anew.
       backend = cmdb.open();
       const listing = await listRecords(backend, { cluster: config.cluster, signal: stop, log, attemptTimeoutMs: cmdb.requestTimeoutMs, withinMs: Math.min(LISTING_MS, context.deadline.remaining()) });
@@ -65,7 +71,8 @@ export async function runController(config: ControllerConfig, cmdb: ControllerCm
     },
     onPodState: (pod, registered) => gate?.update(pod, registered),
     onPodGone: (uid) => gate?.forget(uid),
-    onPass(plan) {
+    onPass(plan, _records, live) {
+      if (writer && sink?.inventory && !config.dryRun) sink.inventory(live, stop);
       const count = (kind: string) => plan.actions.filter((action) => action.kind === kind).length;
       for (const kind of ['create', 'update', 'retire']) metrics.planned.set({ action: kind }, count(kind));
       metrics.waiting.set(plan.waiting);
@@ -77,8 +84,8 @@ export async function runController(config: ControllerConfig, cmdb: ControllerCm
   const events = config.dryRun ? undefined : createEventRecorder({ client, onDrop: (why) => metrics.eventsDropped.inc({ why }) });
   const startWriting = (signal: AbortSignal) => {
     if (config.dryRun) return;
-    writer = createCmdbWriter({
-      backend: () => backend,
+    writer = !cmdb ? (sink as ControllerSink).writer({ client, signal, log, metrics, onWritten: (action, removed) => reconciler.written(action, removed) }) : createCmdbWriter({
+      backend: () => backend as CmdbBackend,
       client,
       deregisterAction: config.deregisterAction,
       concurrency: config.cmdbConcurrency,
@@ -141,7 +148,7 @@ export async function runController(config: ControllerConfig, cmdb: ControllerCm
 }
 
 /** One pass: the pods listed once, the CMDB listed once, the plan applied; then the watch stops. */
-async function runOnce(config: ControllerConfig, reconciler: Reconciler, startWriting: (signal: AbortSignal) => void, writer: () => CmdbWriter | undefined, stop: AbortSignal, watching: AbortController): Promise<Outcome> {
+async function runOnce(config: ControllerConfig, reconciler: Reconciler, startWriting: (signal: AbortSignal) => void, writer: () => SinkWriter | undefined, stop: AbortSignal, watching: AbortController): Promise<Outcome> {
   const started = performance.now();
   const aborted = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }));
   await Promise.race([reconciler.podsSeen, aborted]);

@@ -32,8 +32,8 @@ export interface ReconcilerOptions {
   log: Logger;
   /** --dry-run: where each pass's plan is printed. */
   print(text: string): void;
-  /** Told after each full pass (metrics, /readyz). */
-  onPass?(plan: Plan, records: number): void;
+  /** Told after each full pass (metrics, /readyz, a sink's inventory), with the ids of the records the pods call for. */
+  onPass?(plan: Plan, records: number, live: ReadonlySet<string>): void;
   /** Told of each pod seen, with whether every record it calls for is in the CMDB (the readiness gate). */
   onPodState?(pod: Pod, registered: boolean): void;
   onPodGone?(uid: string): void;
@@ -175,7 +175,7 @@ export class Reconciler implements PodHandler {
     // start a readiness gate's fail-open clock against a backlog the controller is about to clear.
     const pending = new Set(plan.actions.filter((action) => action.kind !== 'retire').map((action) => action.record.pod.uid));
     for (const pod of pods) if (!pending.has(pod.metadata?.uid ?? '')) this.reportPod(pod);
-    this.options.onPass?.(plan, this.recordCount);
+    this.options.onPass?.(plan, this.recordCount, new Set(desired.keys()));
     return plan;
   }
 

@@ -2,10 +2,13 @@ import { CMDB_OPTIONS, configureCmdb } from '../cmdb/factory.ts';
 import { CONTROLLER_OPTIONS } from '../config/controller-options.ts';
 import { buildControllerConfig } from '../config/controller-config.ts';
 import { HOOK_OPTIONS } from '../config/options.ts';
+import { QUEUE_OPTIONS } from '../config/queue-options.ts';
+import { ConfigError } from '../errors.ts';
+import { settingName } from '../settings/option.ts';
 import { readSettings } from '../settings/read-settings.ts';
 import { optionsFor, type CommandModule } from './command.ts';
 
-const options = optionsFor('controller', CMDB_OPTIONS, HOOK_OPTIONS, CONTROLLER_OPTIONS);
+const options = optionsFor('controller', CMDB_OPTIONS, HOOK_OPTIONS, CONTROLLER_OPTIONS, QUEUE_OPTIONS);
 
 export const controllerCommand: CommandModule = {
   name: 'controller',
@@ -13,17 +16,21 @@ export const controllerCommand: CommandModule = {
   options,
   prepare(argv, env) {
     const read = readSettings(options, 'controller', argv, env);
+    const toBroker = read.text('sink')?.trim() !== 'cmdb';
+    // With --sink, the consumers write the CMDB: a CMDB setting here would be silently unused.
+    if (toBroker && read.given('cmdb-url')) throw new ConfigError(`${settingName('cmdb-url')} is not used with ${settingName('sink')} ${read.text('sink') ?? ''}: the consumers (cmdb-hook consume) write the CMDB; remove it`);
     // Even --dry-run lists the CMDB's records: the plan is the difference.
-    const cmdb = configureCmdb(read, { command: 'controller', deregisterAction: read.text('deregister-action'), urlRequired: true });
+    const cmdb = configureCmdb(read, { command: 'controller', deregisterAction: read.text('deregister-action'), urlRequired: !toBroker });
     const config = buildControllerConfig(read, { deregisterAction: cmdb.deregisterAction });
     const { url, tokenFile, tls, requestTimeoutMs } = cmdb.connection;
     return {
       settings: config,
-      effective: { ...config, cmdbKind: cmdb.kind, cmdbUrl: url, cmdbTokenFile: tokenFile, tls: Object.keys(tls), requestTimeoutMs },
+      effective: config.sink ? { ...config } : { ...config, cmdbKind: cmdb.kind, cmdbUrl: url, cmdbTokenFile: tokenFile, tls: Object.keys(tls), requestTimeoutMs },
       run: async (context) => {
         // The second bundle (src/cluster-bundle.ts): a hook run never loads it.
-        const { runController } = await import('../cluster-side.ts');
-        return runController(config, { kind: cmdb.kind, open: () => cmdb.open(), requestTimeoutMs }, context);
+        const side = await import('../cluster-side.ts');
+        if (config.sink) return side.runPublisher(config, config.sink, context);
+        return side.runController(config, { kind: cmdb.kind, open: () => cmdb.open(), requestTimeoutMs }, context);
       },
     };
   },

@@ -37,7 +37,11 @@ export interface Scene {
   cmdb: SandboxCmdb;
   kubeconfig: string;
   dir: string;
-  start(args?: string[], env?: Record<string, string>): ControllerProcess;
+  /**
+   * Starts the controller (or, with `how.command`, `consume`, which takes no kubeconfig). `how.cmdb: false` leaves
+   * out --cmdb-url (a controller with --sink).
+   */
+  start(args?: string[], env?: Record<string, string>, how?: { command?: 'controller' | 'consume'; cmdb?: boolean }): ControllerProcess;
   close(): Promise<void>;
 }
 
@@ -56,19 +60,22 @@ export async function startScene(options: { api?: KubeApiOptions; cmdb?: Sandbox
   const dir = mkdtempSync(join(tmpdir(), 'cmdb-hook-controller-'));
   const kubeconfig = api.writeKubeconfig(dir, { namespace: 'cmdb-hook' });
   const running: ControllerProcess[] = [];
-  const ports = await Promise.all([freePort(), freePort(), freePort()]);
+  const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
   let next = 0;
   return {
     api,
     cmdb,
     kubeconfig,
     dir,
-    start(args = [], env = {}) {
+    start(args = [], env = {}, how = {}) {
       const port = ports[next++ % ports.length] ?? 0;
       const listen = `127.0.0.1:${port}`;
-      const [command = '', ...prefix] = hookCommand();
-      const argv = [...prefix, 'controller', '--kubeconfig', kubeconfig, '--cmdb-url', cmdb.url, '--cluster', CLUSTER, '--listen', listen, ...args];
-      const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', POD_NAME: `controller-${next}`, POD_NAMESPACE: 'cmdb-hook', ...env } });
+      const [program = '', ...prefix] = hookCommand();
+      const command = how.command ?? 'controller';
+      const cmdbFlags = how.cmdb === false ? [] : ['--cmdb-url', cmdb.url];
+      const kubeFlags = command === 'controller' ? ['--kubeconfig', kubeconfig] : [];
+      const argv = [...prefix, command, ...kubeFlags, ...cmdbFlags, '--cluster', CLUSTER, '--listen', listen, ...args];
+      const child = spawn(program, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', POD_NAME: `controller-${next}`, POD_NAMESPACE: 'cmdb-hook', ...env } });
       let stdout = '';
       let stderr = '';
       child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
