@@ -4,8 +4,9 @@
  *   - coalescing: a key is never in flight twice. Adding a queued key replaces its state (the latest wins); adding a
  *     key in flight makes it run once more, with the latest state, after the current run (unless the latest is the
  *     state being written: that run already does it). Adds in the same tick coalesce before anything starts.
- *   - at most `concurrency` operations in flight, and at most `ratePerSecond` started per second (a token bucket,
- *     burst = concurrency): a CMDB back from an outage sees the backlog drain at that rate, never a storm.
+ *   - at most `concurrency` operations in flight, and at most `ratePerSecond` started per second (a
+ *     sliding window, rate-limiter.ts): a CMDB back from an outage sees the backlog drain at that rate, never a storm,
+ *     and a CMDB that counts requests per second sees at most the rate in any second.
  *   - a transient failure (HookError.transient: CmdbUnavailableError) puts the key back after a per-key backoff; a
  *     permanent one (CmdbRejectedError, or a bug) is reported once and the key dropped until its state changes.
  *   - the signal stops it: nothing more starts, queued keys are dropped, in-flight operations get the same signal in
@@ -23,12 +24,12 @@ import { CmdbUnavailableError, HookError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { BACKOFF, honourRetryAfter, retryDelay, type BackoffRules } from '../retry/retry-delay.ts';
 import type { TimeBudget } from '../retry/time-budget.ts';
-import { createRateLimiter } from './rate-limiter.ts';
+import { createWindowLimiter } from './rate-limiter.ts';
 
 export interface WorkQueueOptions<S> {
   /** One attempt at making `key` what `state` says (one CMDB operation), within `budget`, like a backend call. */
   run: (key: string, state: S, budget: TimeBudget) => Promise<unknown>;
-  /** The most operations in flight, and the rate limiter's burst. */
+  /** The most operations in flight. */
   concurrency: number;
   /** The most operations started per second. */
   ratePerSecond: number;
@@ -85,7 +86,7 @@ export function createWorkQueue<S>(options: WorkQueueOptions<S>): WorkQueue<S> {
   if (!(options.attemptTimeoutMs > 0)) throw new RangeError(`attemptTimeoutMs must be positive, not ${options.attemptTimeoutMs}`);
   const rules: BackoffRules = { ...BACKOFF, maxTimeout: QUEUE_MAX_BACKOFF_MS, ...options.backoff };
   const same = options.sameState ?? isDeepStrictEqual;
-  const limiter = createRateLimiter({ ratePerSecond: options.ratePerSecond, burst: concurrency });
+  const limiter = createWindowLimiter({ ratePerSecond: options.ratePerSecond });
   const entries = new Map<string, Entry<S>>();
   const ready = new Set<string>(); // keys that may start now, oldest first
   const refused = new Map<string, S>();

@@ -46,3 +46,28 @@ test('a rate or burst that cannot work is refused', () => {
     assert.throws(() => createRateLimiter({ ratePerSecond, burst }), RangeError, `${ratePerSecond}/${burst}`);
   }
 });
+
+test('the work queue\'s limiter: at most rate starts in any second, a tenth of it at once, and a late caller loses no capacity', async () => {
+  const { createWindowLimiter } = await import('../../src/cluster/rate-limiter.ts');
+  let now = 0;
+  const limiter = createWindowLimiter({ ratePerSecond: 5, now: () => now });
+  const started: number[] = [];
+  // Callers that come late (every 7 ms, then a long pause) still get the full rate, never more in any second.
+  for (let step = 0; step < 4000; step += 1) {
+    now = step * 7 + (step > 2000 ? 3000 : 0);
+    const wait = limiter.take();
+    if (wait === 0) started.push(now);
+    else assert.ok(wait >= 1);
+  }
+  for (const [index, at] of started.entries()) {
+    const inWindow = started.filter((other) => other > at - 1000 && other <= at).length;
+    assert.ok(inWindow <= 5, `${inWindow} starts in the second up to ${at} (index ${index})`);
+    // burst 1 (5 / 10, rounded up): never two starts within 1/rate of each other.
+    const close = started.filter((other) => other > at - 200 + 1e-9 && other <= at).length;
+    assert.ok(close <= 1, `${close} starts in the 200 ms up to ${at}`);
+  }
+  // Over 28 s of callers (plus a 3 s pause, in which the window empties), about 5 per second started.
+  assert.ok(started.length >= 5 * 28 - 5, `${started.length} starts`);
+  assert.throws(() => createWindowLimiter({ ratePerSecond: 0 }), RangeError);
+  assert.throws(() => createWindowLimiter({ ratePerSecond: 1.5 }), RangeError);
+});
