@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isTransientStatus } from '../../src/cmdb/http-client/failures.ts';
-import { parseHttpDate, parseRetryAfter } from '../../src/cmdb/http-client/retry-after.ts';
+import { parseHttpDate, parseRetryAfter } from '../../src/retry/retry-after.ts';
 
 test('Retry-After as seconds or as an HTTP date', () => {
   const now = Date.parse('2026-11-22T10:00:00Z');

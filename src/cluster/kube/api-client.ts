@@ -11,7 +11,7 @@
  */
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { parseRetryAfter } from '../../cmdb/http-client/retry-after.ts';
+import { parseRetryAfter } from '../../retry/retry-after.ts';
 import { timerMs } from '../../settings/duration.ts';
 import { AGENT_NAME, VERSION } from '../../version.ts';
 import type { KubeConnection } from './kube-config.ts';

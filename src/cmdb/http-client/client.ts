@@ -12,7 +12,7 @@ import type { AnswerLimit, HttpRequest, HttpResponse } from './http-types.ts';
 import { maskerOf } from './masker.ts';
 import { ANSWER_LIMITS, readAnswer, type Answer } from './read-answer.ts';
 import { rehearse } from './rehearse.ts';
-import { parseRetryAfter } from './retry-after.ts';
+import { parseRetryAfter } from '../../retry/retry-after.ts';
 
 const ONE_RECORD: AnswerLimit = { bytes: ANSWER_LIMITS.success, tooLarge: "no CMDB answers one record's request with that much: check --cmdb-url" };
 
