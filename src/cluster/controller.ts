@@ -124,6 +124,7 @@ export async function runController(config: ControllerConfig, target: Controller
       },
     },
     {
+      page: (pods) => reconciler.page(pods),
       synced: (pods, info) => {
         metrics.notListable.set(info.notListable.length);
         reconciler.synced(pods, info);

@@ -18,6 +18,7 @@ import { isOwned, liveOwnedIds, planPass, type Plan, type PlanAction } from './p
 import type { PassScheduler } from './pass-scheduler.ts';
 import { HOOK_GRACE_MS, hookGraceLeft } from './hook-grace.ts';
 import { registersItself } from './registers-itself.ts';
+import { FirstPages } from './first-pages.ts';
 
 /** Where the plan's actions go: the work queue of the leader; none while another replica leads. */
 export interface Writer {
@@ -51,9 +52,19 @@ export class Reconciler implements PodHandler {
   private listed = false;
   private writer: Writer | undefined;
   scheduler: PassScheduler | undefined;
+  /** The first list's pages, planned as they come (first-pages.ts); not for --once or --dry-run, whose one pass is all. */
+  private firstPages: FirstPages | undefined;
 
   constructor(options: ReconcilerOptions) {
     this.options = options;
+    if (options.config.once || options.config.dryRun) return;
+    this.firstPages = new FirstPages({
+      listRecords: async () => this.know(await this.listScoped()),
+      plan: (pod) => {
+        for (const action of this.planPod(pod).actions) if (!this.leftToHook(action)) this.writer?.write(action, pod);
+      },
+      onFailure: (error) => options.log.debug({ err: error }, 'the records could not be listed while the pods were: the first full pass writes everything'),
+    });
   }
 
   private podsListedOnce = false;
@@ -84,6 +95,19 @@ export class Reconciler implements PodHandler {
   /** Starts (or stops, with undefined) writing: the leader has a writer, a follower none. */
   setWriter(writer: Writer | undefined): void {
     this.writer = writer;
+    this.firstPages?.lead(writer !== undefined);
+  }
+
+  page(pods: Pod[]): void {
+    if (!this.firstPages) return;
+    const now = Date.now();
+    for (const pod of pods) {
+      const uid = pod.metadata?.uid;
+      if (!uid) continue;
+      this.pods.set(uid, pod);
+      if (!this.firstSeen.has(uid)) this.firstSeen.set(uid, now);
+    }
+    this.firstPages.add(pods);
   }
 
   synced(pods: Pod[], info: SyncInfo): void {
@@ -140,13 +164,11 @@ export class Reconciler implements PodHandler {
   /** One full pass: list the CMDB, plan, write (or print, with --dry-run). Throws when the CMDB could not be listed. */
   async fullPass(): Promise<Plan> {
     if (!this.podsListedOnce) throw new Error('a full pass before the pods were listed');
-    const all = await this.options.listRecords();
-    // With --namespace, a record of another namespace is no business of this controller: its pod is not watched, so
-    // its absence says nothing (and the half rule counts only the records this controller could retire).
-    const scope = this.options.config.namespaces;
-    const records = scope.length > 0 ? all.filter((record) => scope.includes(record.namespace)) : all;
-    this.known.clear();
-    for (const record of records) this.known.set(record.id, record);
+    // The first pass after pages planned as they came: their creates and updates are in the work queue already.
+    const paged = (await this.firstPages?.done()) ?? false;
+    this.firstPages = undefined;
+    const records = await this.listScoped();
+    this.know(records);
     this.listed = true;
     const { config } = this.options;
     const pods = [...this.pods.values()];
@@ -166,7 +188,7 @@ export class Reconciler implements PodHandler {
       ...(this.options.comparable ? { comparable: this.options.comparable } : {}),
     });
     if (config.dryRun) this.options.print(formatPlan(plan));
-    else for (const action of plan.actions) if (!this.leftToHook(action)) this.writer?.write(action, this.podOf(action.record));
+    else for (const action of plan.actions) if (!(paged && action.kind !== 'retire') && !this.leftToHook(action)) this.writer?.write(action, this.podOf(action.record));
     if (plan.retireBlocked) this.options.log.error(plan.retireBlocked, `retire blocked: ${plan.retireBlocked.due} of ${plan.retireBlocked.owned} owned records would be retired, more than half; nothing retired (a lost node or a broken list is more likely than so many pods gone)`);
     if (this.info.notListable.length > 0) this.options.log.error({ notListable: this.info.notListable }, 'pods of these namespaces cannot be listed (403): none of their records is retired');
     if (plan.capped > 0) this.options.log.warn({ capped: plan.capped }, `${plan.capped} retirements held back by --max-retire until the next pass`);
@@ -177,6 +199,19 @@ export class Reconciler implements PodHandler {
     for (const pod of pods) if (!pending.has(pod.metadata?.uid ?? '')) this.reportPod(pod);
     this.options.onPass?.(plan, this.recordCount, new Set(desired.keys()));
     return plan;
+  }
+
+  private async listScoped(): Promise<CmdbRecord[]> {
+    const all = await this.options.listRecords();
+    // With --namespace, a record of another namespace is no business of this controller: its pod is not watched, so
+    // its absence says nothing (and the half rule counts only the records this controller could retire).
+    const scope = this.options.config.namespaces;
+    return scope.length > 0 ? all.filter((record) => scope.includes(record.namespace)) : all;
+  }
+
+  private know(records: CmdbRecord[]): void {
+    this.known.clear();
+    for (const record of records) this.known.set(record.id, record);
   }
 
   /** A write the writer made: the records known move on with it. */
@@ -231,13 +266,18 @@ export class Reconciler implements PodHandler {
     return desiredRecords({ pods: [pod], cluster: config.cluster, fields: config.fields, existing, listedId: (record) => this.listedId(record) });
   }
 
-  private podChanged(pod: Pod): void {
+  /** One pod against the records known: its creates and updates, never a retirement. */
+  private planPod(pod: Pod, desired = this.desiredOf(pod)): Plan {
     const { config } = this.options;
-    if (!this.listed || config.dryRun) return;
-    const desired = this.desiredOf(pod);
     const listed = [...desired.values()].map((record) => this.known.get(this.listedId(record))).filter((record): record is CmdbRecord => record !== undefined);
     const comparable = this.options.comparable ? { comparable: this.options.comparable } : {};
-    const plan = planPass({ cluster: config.cluster, policy: config.policy === 'sync' ? 'upsert-only' : config.policy, desired, listed, podPhases: new Map(), notListable: [], orphanGraceMs: config.orphanGraceMs, maxRetire: 0, now: new Date(), ...comparable });
+    return planPass({ cluster: config.cluster, policy: config.policy === 'sync' ? 'upsert-only' : config.policy, desired, listed, podPhases: new Map(), notListable: [], orphanGraceMs: config.orphanGraceMs, maxRetire: 0, now: new Date(), ...comparable });
+  }
+
+  private podChanged(pod: Pod): void {
+    if (!this.listed || this.options.config.dryRun) return;
+    const desired = this.desiredOf(pod);
+    const plan = this.planPod(pod, desired);
     if (plan.actions.length > 0 && registersItself(pod)) {
       // Its hook writes these in a moment; the pass after the grace lists the CMDB and writes what it did not.
       this.scheduler?.within(HOOK_GRACE_MS, 'a pod that registers itself changed');

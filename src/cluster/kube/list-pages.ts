@@ -32,6 +32,8 @@ export interface ListOptions<T = KubeObject> {
   /** What of each item to keep, applied page by page: a 10,000-pod list kept whole until its end peaks at hundreds
    *  of MiB (npm run bench), each page kept slim holds one page's worth at a time. */
   transform?: (item: T) => T;
+  /** Told each page's items as it comes (kept ones), before the next is asked for. */
+  onPage?: (items: T[]) => void;
 }
 
 export interface ListResult<T> {
@@ -68,7 +70,9 @@ async function listOnce<T extends KubeObject>(client: KubeClient, path: string, 
     // Items of a typed list carry no kind or apiVersion; watch events' objects do. Give them theirs.
     const kind = page.kind?.replace(/List$/, '');
     const keep = options.transform ?? ((item: T) => item);
-    for (const item of page.items ?? []) items.push(keep({ ...(page.apiVersion ? { apiVersion: page.apiVersion } : {}), ...(kind ? { kind } : {}), ...item }));
+    const kept = (page.items ?? []).map((item) => keep({ ...(page.apiVersion ? { apiVersion: page.apiVersion } : {}), ...(kind ? { kind } : {}), ...item }));
+    for (const item of kept) items.push(item);
+    options.onPage?.(kept);
     token = page.metadata?.continue || undefined;
   } while (token);
   return { items, resourceVersion, pages };

@@ -102,7 +102,7 @@ async function runScope(scope: string, options: ListWatchOptions, cache: PodCach
   while (!signal.aborted) {
     if (resourceVersion === undefined) {
       try {
-        const list = await listAll<Pod>(client, path, { ...selectors, pageSize: options.pageSize, signal, transform: keep });
+        const list = await listAll<Pod>(client, path, { ...selectors, pageSize: options.pageSize, signal, transform: keep, onPage: (pods) => cache.page(pods) });
         resourceVersion = list.resourceVersion;
         backoff.reset();
         cache.listed(scope, list.items);

@@ -27,6 +27,8 @@ export interface SyncInfo {
 }
 
 export interface PodHandler {
+  /** A page of the first list, as it comes: what it holds is there, nothing yet says what is gone. */
+  page?(pods: Pod[]): void;
   synced(pods: Pod[], info: SyncInfo): void;
   added(pod: Pod): void;
   modified(pod: Pod): void;
@@ -49,6 +51,11 @@ export class PodCache {
     this.waiting = new Set(scopes);
     this.handler = handler;
     this.onHandlerError = onHandlerError;
+  }
+
+  /** A page of a scope's list, while nothing has been synced yet. */
+  page(pods: Pod[]): void {
+    if (!this.ready && this.handler.page) this.call(() => this.handler.page?.(pods));
   }
 
   /** A complete list of one scope: its pods replace what was known there. */
