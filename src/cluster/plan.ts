@@ -65,7 +65,7 @@ export interface Plan {
 }
 
 /** The facts compared for an update: everything Kubernetes tells, nothing about when or by which version. */
-const FACTS = ['cluster', 'namespace', 'pod', 'container', 'node', 'app', 'labels', 'annotations', 'fields', 'state'] as const;
+export const FACTS = ['cluster', 'namespace', 'pod', 'container', 'node', 'app', 'labels', 'annotations', 'fields', 'state'] as const;
 
 export function isOwned(record: CmdbRecord, cluster: string): boolean {
   return record.agent?.name === AGENT_NAME && record.cluster === cluster;

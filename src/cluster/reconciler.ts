@@ -14,7 +14,8 @@ import { desiredRecords, FINISHED_PHASES, podPhases } from './desired-state.ts';
 import { formatPlan } from './format-plan.ts';
 import { ALL_NAMESPACES, type Pod, type PodHandler, type SyncInfo } from './kube/pod-cache.ts';
 import { OrphanClock } from './orphan-clock.ts';
-import { isOwned, liveOwnedIds, planPass, type Plan, type PlanAction } from './plan.ts';
+import { isLiveKnown, knownRecord, planAgainstKnown, type KnownRecord } from './known-records.ts';
+import { liveOwnedIds, planPass, type Plan, type PlanAction } from './plan.ts';
 import type { PassScheduler } from './pass-scheduler.ts';
 import { HOOK_GRACE_MS, hookGraceLeft } from './hook-grace.ts';
 import { registersItself } from './registers-itself.ts';
@@ -44,7 +45,8 @@ export interface ReconcilerOptions {
 export class Reconciler implements PodHandler {
   private readonly options: ReconcilerOptions;
   private readonly pods = new Map<string, Pod>();
-  private readonly known = new Map<string, CmdbRecord>();
+  /** The records of the last listing, moved on by the controller's own writes, kept slim (known-records.ts). */
+  private readonly known = new Map<string, KnownRecord>();
   private readonly clock = new OrphanClock();
   /** When this controller first saw each pod (by uid). */
   private readonly firstSeen = new Map<string, number>();
@@ -61,7 +63,7 @@ export class Reconciler implements PodHandler {
     this.firstPages = new FirstPages({
       listRecords: async () => this.know(await this.listScoped()),
       plan: (pod) => {
-        for (const action of this.planPod(pod).actions) if (!this.leftToHook(action)) this.writer?.write(action, pod);
+        for (const action of this.planPod(pod)) if (!this.leftToHook(action)) this.writer?.write(action, pod);
       },
       onFailure: (error) => options.log.debug({ err: error }, 'the records could not be listed while the pods were: the first full pass writes everything'),
     });
@@ -89,7 +91,9 @@ export class Reconciler implements PodHandler {
   }
 
   get recordCount(): number {
-    return liveOwnedIds([...this.known.values()], this.options.config.cluster).size;
+    let live = 0;
+    for (const known of this.known.values()) if (isLiveKnown(known)) live++;
+    return live;
   }
 
   /** Starts (or stops, with undefined) writing: the leader has a writer, a follower none. */
@@ -211,14 +215,14 @@ export class Reconciler implements PodHandler {
 
   private know(records: CmdbRecord[]): void {
     this.known.clear();
-    for (const record of records) this.known.set(record.id, record);
+    for (const record of records) this.known.set(record.id, this.slim(record));
   }
 
   /** A write the writer made: the records known move on with it. */
   written(action: PlanAction, removed: boolean): void {
-    if (action.kind !== 'retire') this.known.set(this.listedId(action.record), action.record);
+    if (action.kind !== 'retire') this.known.set(this.listedId(action.record), this.slim(action.record));
     else if (removed) this.known.delete(action.record.id);
-    else this.known.set(action.record.id, { ...action.record, state: 'terminated' });
+    else this.known.set(action.record.id, this.slim({ ...action.record, state: 'terminated' }));
     const pod = this.podOf(action.record);
     if (pod) this.reportPod(pod);
   }
@@ -237,16 +241,16 @@ export class Reconciler implements PodHandler {
   private startOrphanClocks(gone: (uid: string) => boolean): boolean {
     const now = Date.now();
     let started = false;
-    for (const record of this.known.values()) {
-      if (record.state === 'terminated' || !gone(record.pod?.uid)) continue;
-      this.clock.missingSince(record.id, now);
+    for (const [id, known] of this.known) {
+      if (known.state === 'terminated' || !gone(known.podUid)) continue;
+      this.clock.missingSince(id, now);
       started = true;
     }
     return started;
   }
 
-  private isLive(record: CmdbRecord | undefined): boolean {
-    return record !== undefined && isOwned(record, this.options.config.cluster) && record.state !== 'terminated';
+  private slim(record: CmdbRecord): KnownRecord {
+    return knownRecord(record, this.options.config.cluster, this.options.comparable ? this.options.comparable(record) : record);
   }
 
   /** The id under which list() gives the record. */
@@ -262,27 +266,24 @@ export class Reconciler implements PodHandler {
     const { config } = this.options;
     // One pod at a time, so the known records are asked by id: building the set of every live id here cost
     // O(records) per pod event, O(pods x records) for a relist (npm run bench: 5.8 of 10.4 s of CPU at 10,000 pods).
-    const existing = { has: (id: string) => this.isLive(this.known.get(id)) };
+    const existing = { has: (id: string) => isLiveKnown(this.known.get(id)) };
     return desiredRecords({ pods: [pod], cluster: config.cluster, fields: config.fields, existing, listedId: (record) => this.listedId(record) });
   }
 
   /** One pod against the records known: its creates and updates, never a retirement. */
-  private planPod(pod: Pod, desired = this.desiredOf(pod)): Plan {
-    const { config } = this.options;
-    const listed = [...desired.values()].map((record) => this.known.get(this.listedId(record))).filter((record): record is CmdbRecord => record !== undefined);
-    const comparable = this.options.comparable ? { comparable: this.options.comparable } : {};
-    return planPass({ cluster: config.cluster, policy: config.policy === 'sync' ? 'upsert-only' : config.policy, desired, listed, podPhases: new Map(), notListable: [], orphanGraceMs: config.orphanGraceMs, maxRetire: 0, now: new Date(), ...comparable });
+  private planPod(pod: Pod, desired = this.desiredOf(pod)): PlanAction[] {
+    return planAgainstKnown(desired, this.known, this.options.config.policy, this.options.comparable ?? ((record) => record));
   }
 
   private podChanged(pod: Pod): void {
     if (!this.listed || this.options.config.dryRun) return;
     const desired = this.desiredOf(pod);
-    const plan = this.planPod(pod, desired);
-    if (plan.actions.length > 0 && registersItself(pod)) {
+    const actions = this.planPod(pod, desired);
+    if (actions.length > 0 && registersItself(pod)) {
       // Its hook writes these in a moment; the pass after the grace lists the CMDB and writes what it did not.
       this.scheduler?.within(HOOK_GRACE_MS, 'a pod that registers itself changed');
     } else {
-      for (const action of plan.actions) this.writer?.write(action, pod);
+      for (const action of actions) this.writer?.write(action, pod);
     }
     this.reportPod(pod, desired);
   }
