@@ -7,7 +7,7 @@
  * Build facts (commit, time) are baked in for `cmdb-hook version --json`.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
@@ -95,6 +95,14 @@ await build({
   define: { CMDB_HOOK_BUILD: buildFacts, 'import.meta.url': '__cmdbHookImportMetaUrl' },
   banner: { js: "var __cmdbHookImportMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+// charset 'ascii' escapes strings and names but leaves regular expression literals as written, and one non-ASCII
+// character there (a NATS library's /µs/, NetBox's description pattern) makes V8 hold the whole source as a two-byte
+// string for the process's life: the controller's 2.5 MB source then takes 5.2 MB of heap, the hooks' 0.7 MB 1.4 MB
+// (heap snapshot). \uXXXX means the same character in a regular expression as in a string.
+for (const file of [BUNDLE, CLUSTER_BUNDLE]) {
+  const source = readFileSync(file, 'utf8');
+  writeFileSync(file, source.replace(/[\u0080-\uffff]/g, (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
 chmodSync(BUNDLE, 0o755);
 mkdirSync(join(DIST, 'hooks'), { recursive: true });
 for (const hook of ['post-start', 'pre-stop']) copyFileSync(new URL(`../hooks/${hook}`, import.meta.url), join(DIST, 'hooks', hook));
