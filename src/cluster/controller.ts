@@ -11,6 +11,7 @@ import type { Outcome, RunContext } from '../run-context.ts';
 import { settingName } from '../settings/option.ts';
 import { formatDuration } from '../settings/duration.ts';
 import { createRegistry } from '../serve/metrics.ts';
+import { tuneHeap } from './heap-tuning.ts';
 import { controllerMetrics } from './controller-metrics.ts';
 import { createCmdbWriter } from './cmdb-writer.ts';
 import type { ControllerSink, SinkWriter } from './controller-sink.ts';
@@ -36,6 +37,7 @@ const LISTING_MS = 5 * 60_000;
 
 /** `target`: the CMDB, written directly, or a sink (a broker) that consumers take the transitions from. */
 export async function runController(config: ControllerConfig, target: ControllerCmdb | ControllerSink, context: RunContext): Promise<Outcome> {
+  tuneHeap();
   const sink = 'writer' in target ? target : undefined;
   // With a sink, nothing opens the CMDB.
   const cmdb = sink ? undefined : (target as ControllerCmdb);
