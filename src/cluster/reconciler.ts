@@ -250,7 +250,10 @@ export class Reconciler implements PodHandler {
   }
 
   private slim(record: CmdbRecord): KnownRecord {
-    return knownRecord(record, this.options.config.cluster, this.options.comparable ? this.options.comparable(record) : record);
+    const known = knownRecord(record, this.options.config.cluster, this.options.comparable ? this.options.comparable(record) : record);
+    // The pod's own uid string rather than the listing's copy of the same text (10,000 copies otherwise).
+    const uid = this.pods.get(known.podUid)?.metadata?.uid;
+    return uid ? { ...known, podUid: uid } : known;
   }
 
   /** The id under which list() gives the record. */

@@ -71,7 +71,8 @@ export function slimPod(pod: Pod): Pod {
           status: {
             ...(status.phase ? { phase: same(status.phase) } : {}),
             ...(status.podIP ? { podIP: status.podIP } : {}),
-            ...(status.podIPs ? { podIPs: status.podIPs } : {}),
+            // The first of podIPs is podIP again, as another string of the same text: one copy is kept.
+            ...(status.podIPs ? { podIPs: status.podIPs.map(({ ip }) => ({ ip: ip === status.podIP ? status.podIP : ip })) } : {}),
             ...(status.hostIP ? { hostIP: status.hostIP } : {}),
             ...(status.conditions ? { conditions: readConditions(status, spec) } : {}),
             ...(status.containerStatuses ? { containerStatuses: status.containerStatuses.map(({ name, ready }) => ({ name, ready })) } : {}),
