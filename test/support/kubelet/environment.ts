@@ -4,6 +4,8 @@
  * variables defined before them ($$ escapes); valueFrom reads fieldRef (Downward API), configMapKeyRef and
  * secretKeyRef from the manifests' own ConfigMaps and Secrets.
  */
+import type { HttpGetAction } from './kubelet-http.ts';
+import type { Probe } from './probe-worker.ts';
 import type { KubeObject } from './render.ts';
 
 export interface PodFacts {
@@ -34,15 +36,26 @@ interface EnvFromSource {
   secretRef?: { name: string; optional?: boolean };
 }
 
+export interface LifecycleHandler {
+  exec?: { command: string[] };
+  httpGet?: HttpGetAction;
+}
+
 export interface ContainerSpec {
   name: string;
   image: string;
   command?: string[];
+  args?: string[];
+  /** `Always` on an init container makes it a native sidecar. */
+  restartPolicy?: string;
   env?: EnvVar[];
   envFrom?: EnvFromSource[];
-  ports?: { containerPort: number }[];
-  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
-  lifecycle?: { postStart?: { exec?: { command: string[] } }; preStop?: { exec?: { command: string[] } } };
+  ports?: { containerPort: number; name?: string }[];
+  volumeMounts?: { name: string; mountPath: string; subPath?: string; readOnly?: boolean }[];
+  lifecycle?: { postStart?: LifecycleHandler; preStop?: LifecycleHandler };
+  startupProbe?: Probe;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
 }
 
 export function resolveEnv(container: ContainerSpec, pod: PodFacts, objects: KubeObject[]): Record<string, string> {
