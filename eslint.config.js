@@ -33,7 +33,7 @@ export default tseslint.config(
     // only through a dynamic import() in those modes' own commands.
     files: ['src/**'],
     // src/cluster-side.ts is the long-running modes' entry: the second bundle, which src/cluster-bundle.ts loads.
-    ignores: ['src/cluster/**', 'src/serve/**', 'src/queue/**', 'src/cluster-side.ts'],
+    ignores: ['src/cluster/**', 'src/serve/**', 'src/queue/**', 'src/sidecar/**', 'src/cluster-side.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -43,6 +43,25 @@ export default tseslint.config(
             { group: ['**/cluster/**', '@kubernetes/client-node'], message: 'The hooks must not load the controller\'s code: use await import() from the controller command.' },
             { group: ['**/serve/**', 'prom-client'], message: 'The hooks must not load the endpoints or prom-client: use await import() from a long-running mode\'s command.' },
             { group: ['**/queue/**', '@nats-io/*', 'amqplib', 'cloudevents'], message: 'The hooks must not load the message-queue code: use await import() from the queue modes\' commands.' },
+            { group: ['**/sidecar/**'], message: 'The hooks must not load the sidecar\'s code: use await import() from the sidecar command.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The sidecar is in-pod code in the hooks' bundle, reached by import() from its command: it takes serve/'s
+    // endpoints (without /metrics), never the controller, prom-client or the queues.
+    files: ['src/sidecar/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/scripts/**'], message: 'scripts/ holds build and set-up code; src/ must not import it.' },
+            { group: ['**/cluster/**', '@kubernetes/client-node'], message: 'The sidecar must not load the controller\'s code.' },
+            { group: ['prom-client', '**/serve/metrics*'], message: 'The sidecar must not load prom-client: its endpoints have no /metrics.' },
+            { group: ['**/queue/**', '@nats-io/*', 'amqplib', 'cloudevents'], message: 'The sidecar must not load the message-queue code.' },
           ],
         },
       ],
