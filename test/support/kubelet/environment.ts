@@ -58,6 +58,29 @@ export interface ContainerSpec {
   livenessProbe?: Probe;
 }
 
+/** A pod's facts as a node would show them, with what the controllers and the kubelet add to its metadata. */
+export function podFacts(
+  workload: KubeObject,
+  metadata: { labels?: Record<string, string>; annotations?: Record<string, string> },
+  pod: { name: string; uid: string; ip: string; hostIp: string },
+): PodFacts {
+  const added: Record<string, string> =
+    workload.kind === 'StatefulSet'
+      ? { 'apps.kubernetes.io/pod-index': pod.name.split('-').at(-1) ?? '0', 'controller-revision-hash': `${workload.metadata.name}-5d8f7c9b6`, 'statefulset.kubernetes.io/pod-name': pod.name }
+      : { 'pod-template-hash': '6f9c8d7b5' };
+  return {
+    name: pod.name,
+    namespace: 'shop',
+    uid: pod.uid,
+    ips: [pod.ip],
+    nodeName: 'node-a',
+    hostIps: [pod.hostIp],
+    serviceAccountName: 'default',
+    labels: { ...metadata.labels, ...added },
+    annotations: { ...metadata.annotations, 'kubernetes.io/config.seen': new Date().toISOString(), 'kubernetes.io/config.source': 'api' },
+  };
+}
+
 export function resolveEnv(container: ContainerSpec, pod: PodFacts, objects: KubeObject[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const source of container.envFrom ?? []) {

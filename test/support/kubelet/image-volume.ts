@@ -47,10 +47,11 @@ export class ImageVolume {
   }
 }
 
-/** Each file's size, mode and modification time, by path inside `root`. */
+/** Each file's size, mode and modification time, by path inside `root` (folders change with their files). */
 function snapshot(root: string): Map<string, string> {
   const files = new Map<string, string>();
   for (const entry of readdirSync(root, { recursive: true, withFileTypes: true })) {
+    if (entry.isDirectory()) continue;
     const path = join(entry.parentPath, entry.name);
     const stat = statSync(path, { throwIfNoEntry: false });
     if (stat) files.set(relative(root, path), `${stat.size} ${stat.mode} ${stat.mtimeMs}`);

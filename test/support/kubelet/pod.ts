@@ -3,7 +3,7 @@
  * - volumes (pod-files.ts): downwardAPI, Secret, ConfigMap, emptyDir, and image volumes (image-volume.ts);
  * - init containers run in order, each to completion; a native sidecar (an init container with restartPolicy
  *   Always) is started instead, and the next container starts once it has started: its startupProbe succeeded, or it
- *   has none, its postStart having returned either way (kuberuntime_manager.go computeInitContainerActions);
+ *   has none, its postStart having returned either way (kuberuntime_container.go computeInitContainerActions);
  * - each container: its process (a stand-in for the image's entrypoint, or the image's own) starts, the postStart
  *   handler runs (exec: argv as written, resolved env, no shell; httpGet: kubelet-http.ts) and the container counts
  *   as Running only when it returns; a failing hook kills the container (FailedPostStartHook);
@@ -28,15 +28,19 @@ import { once } from 'node:events';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { resolveEnv, type ContainerSpec, type LifecycleHandler, type PodFacts } from './environment.ts';
+import { execIn, runHandler, type ExecResult, type HookContext } from './container-hooks.ts';
+import { containerReady, startProbes } from './container-probes.ts';
+import { podFacts, resolveEnv, type ContainerSpec, type PodFacts } from './environment.ts';
 import { CURRENT_RUNTIME, type ImageVolumeRuntime } from './image-volume.ts';
 import { kubeletGet, type HttpGetAction, type KubeletAnswer } from './kubelet-http.ts';
 import { PodFiles, type Image, type Volume } from './pod-files.ts';
-import { allocatePorts, POD_ADDRESS, NODE_ADDRESS, mapPorts } from './pod-network.ts';
-import { ProbeWorker } from './probe-worker.ts';
+import { allocatePorts, mapPorts, NODE_ADDRESS, POD_ADDRESS } from './pod-network.ts';
+import type { ProbeWorker } from './probe-worker.ts';
 import type { KubeObject } from './render.ts';
+import { TIMED_OUT, within } from './within.ts';
 
 export { NODE_ADDRESS, OTHER_POD_ADDRESS, POD_ADDRESS } from './pod-network.ts';
+export type { ExecResult } from './container-hooks.ts';
 export type { Image } from './pod-files.ts';
 
 export interface PodOptions {
@@ -93,6 +97,7 @@ export class Pod {
   private ports: Record<number, number> = {};
   private readonly options: PodOptions;
   private wasReady = false;
+  private readonly hookContext: HookContext;
 
   constructor(options: PodOptions) {
     this.options = options;
@@ -101,22 +106,15 @@ export class Pod {
     const template = (workload.spec as { template: { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec } }).template;
     this.spec = template.spec;
     this.files = new PodFiles(options.objects, options.images, options.runtime ?? CURRENT_RUNTIME);
-    // What the controllers and the kubelet add to a real pod's metadata, so the downwardAPI files look like a node's.
-    const added: Record<string, string> =
-      workload.kind === 'StatefulSet'
-        ? { 'apps.kubernetes.io/pod-index': options.name.split('-').at(-1) ?? '0', 'controller-revision-hash': `${workload.metadata.name}-5d8f7c9b6`, 'statefulset.kubernetes.io/pod-name': options.name }
-        : { 'pod-template-hash': '6f9c8d7b5' };
-    this.facts = {
-      name: options.name,
-      namespace: 'shop',
-      uid: options.uid ?? randomUUID(),
-      ips: [options.ip],
-      nodeName: 'node-a',
-      hostIps: [NODE_ADDRESS],
-      serviceAccountName: 'default',
-      labels: { ...template.metadata?.labels, ...added },
-      annotations: { ...template.metadata?.annotations, 'kubernetes.io/config.seen': new Date().toISOString(), 'kubernetes.io/config.source': 'api' },
+    this.hookContext = {
+      files: this.files,
+      env: (spec) => this.env(spec),
+      mapValue: (spec, value) => this.mapValue(spec, value),
+      record: (container, type, detail) => this.record(container, type, detail),
+      request: (spec, action, purpose) => this.kubeletRequest(spec, action, purpose),
+      running: (container) => this.containers.get(container)?.hooks,
     };
+    this.facts = podFacts(workload, template.metadata ?? {}, { name: options.name, uid: options.uid ?? randomUUID(), ip: options.ip, hostIp: NODE_ADDRESS });
   }
 
   get graceMs(): number {
@@ -126,11 +124,7 @@ export class Pod {
   /** The pod's Ready condition now. */
   get ready(): boolean {
     const wanted = [...(this.spec.initContainers ?? []).filter(isSidecar), ...this.spec.containers];
-    return wanted.every((spec) => {
-      const state = this.containers.get(spec.name);
-      const readiness = state?.probes.find((probe) => probe.type === 'readiness');
-      return state !== undefined && state.running && state.started && (!readiness || readiness.result === 'success');
-    });
+    return wanted.every((spec) => containerReady(this.containers.get(spec.name)));
   }
 
   /** The loopback port standing in for a containerPort of the pod. */
@@ -150,7 +144,7 @@ export class Pod {
         await this.untilStarted(init.name);
         continue;
       }
-      const result = await this.exec(init, init.command ?? [], 'init');
+      const result = await execIn(this.hookContext, init, init.command ?? [], 'init');
       if (result.code !== 0) throw new Error(`init container ${init.name} failed (${result.code}): ${result.stderr}`);
     }
     for (const spec of this.spec.containers) await this.startContainer(spec.name, spec);
@@ -179,7 +173,7 @@ export class Pod {
     );
     this.record(name, 'started', `restart ${state.restarts}`);
     const postStart = spec.lifecycle?.postStart;
-    const failure = postStart ? await this.runHandler(spec, postStart, 'postStart') : undefined;
+    const failure = postStart ? await runHandler(this.hookContext, spec, postStart, 'postStart') : undefined;
     if (failure !== undefined) {
       this.record(name, 'FailedPostStartHook', failure);
       await this.killContainer(name, 'FailedPostStartHook');
@@ -187,13 +181,14 @@ export class Pod {
     }
     state.running = true;
     this.record(name, 'running');
-    this.startProbes(state);
+    const send = (action: HttpGetAction, timeoutMs: number) => this.kubeletRequest(state.spec, action, 'probe', timeoutMs);
+    startProbes(state, send, (type, detail) => this.record(name, type, detail), () => this.updateReady());
   }
 
   /** Runs a container's exec hook once more, as an at-least-once delivery would. */
   runHook(name: string, hook: 'postStart' | 'preStop'): Promise<ExecResult> {
     const spec = this.state(name).spec;
-    return this.exec(spec, spec.lifecycle?.[hook]?.exec?.command ?? [], hook);
+    return execIn(this.hookContext, spec, spec.lifecycle?.[hook]?.exec?.command ?? [], hook);
   }
 
   /**
@@ -266,31 +261,6 @@ export class Pod {
     }
   }
 
-  private startProbes(state: ContainerState): void {
-    const name = state.spec.name;
-    const send = (action: HttpGetAction, timeoutMs: number) => this.kubeletRequest(state.spec, action, 'probe', timeoutMs);
-    const readiness = state.spec.readinessProbe && new ProbeWorker('readiness', state.spec.readinessProbe, send, (result, answer) => {
-      this.record(name, `readiness:${result}`, answer.error ?? String(answer.status));
-      this.updateReady();
-    });
-    const onStarted = () => {
-      state.started = true;
-      this.record(name, 'container-started');
-      readiness?.start();
-      this.updateReady();
-    };
-    state.probes = readiness ? [readiness] : [];
-    if (!state.spec.startupProbe) return onStarted();
-    const startup = new ProbeWorker('startup', state.spec.startupProbe, send, (result, answer) => {
-      this.record(name, `startup:${result}`, answer.error ?? String(answer.status));
-      // A failed startup probe gets the container killed and restarted: not needed by the scenarios, so it is loud.
-      if (result === 'failure') throw new Error(`startup probe of ${name} failed: the restart that follows is not modelled`);
-      onStarted();
-    });
-    state.probes.push(startup);
-    startup.start();
-  }
-
   private updateReady(): void {
     const ready = this.ready;
     if (ready === this.wasReady) return;
@@ -307,7 +277,7 @@ export class Pod {
     if (preStop && graceMs > 0) {
       // executePreStopHook waits for the hook or the grace period, whichever comes first. (The kubelet counts the
       // time it took in whole seconds, rounding down, so a real node may leave up to 1 s more: this is stricter.)
-      await within(this.runHandler(state.spec, preStop, 'preStop'), graceMs);
+      await within(runHandler(this.hookContext, state.spec, preStop, 'preStop'), graceMs);
     }
     // A native sidecar's turn (waitForTurn): after every app container and every sidecar declared after it.
     if (wholePod && state.sidecar && graceMs > 0) {
@@ -332,46 +302,11 @@ export class Pod {
     return names.indexOf(other) > names.indexOf(sidecar);
   }
 
-  /** A lifecycle handler; resolves to undefined when it succeeded, else to why it failed. */
-  private async runHandler(spec: ContainerSpec, handler: LifecycleHandler, what: string): Promise<string | undefined> {
-    if (handler.exec) {
-      const result = await this.exec(spec, handler.exec.command, what);
-      return result.code === 0 ? undefined : (result.stderr.trimEnd().split('\n').at(-1) ?? `exit ${result.code}`);
-    }
-    if (!handler.httpGet) throw new Error(`${spec.name}: only exec and httpGet ${what} handlers are modelled`);
-    this.record(spec.name, `${what}:started`, `GET ${handler.httpGet.path ?? '/'}`);
-    const answer = await this.kubeletRequest(spec, handler.httpGet, 'lifecycle');
-    this.record(spec.name, `${what}:exited`, answer.error ?? String(answer.status));
-    return answer.error;
-  }
-
   /** The kubelet's GET to the pod, from the node's address; a named port is the container's own. */
   private kubeletRequest(spec: ContainerSpec, action: HttpGetAction, purpose: 'probe' | 'lifecycle', timeoutMs?: number): Promise<KubeletAnswer> {
     const containerPort = typeof action.port === 'number' ? action.port : spec.ports?.find((port) => port.name === action.port)?.containerPort;
     if (containerPort === undefined) throw new Error(`${spec.name}: no port named ${action.port}`);
     return kubeletGet(action, { address: POD_ADDRESS, port: this.port(containerPort), localAddress: this.facts.hostIps[0] ?? NODE_ADDRESS, purpose, timeoutMs });
-  }
-
-  private exec(spec: ContainerSpec, command: string[], what: string): Promise<ExecResult> {
-    const [file = '', ...args] = command.map((arg) => this.mapValue(spec, arg));
-    const state = this.containers.get(spec.name);
-    this.record(spec.name, `${what}:started`, file);
-    // A runtime's exec of a file on a noexec mount fails like a missing one: the process never starts.
-    const child = spawn(this.files.noexec(file) ? join(file, 'noexec') : file, args, { env: this.env(spec), stdio: ['ignore', 'pipe', 'pipe'], shell: false, cwd: this.files.image(spec).root });
-    state?.hooks.add(child);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    return new Promise((resolve) => {
-      // A command that cannot start (no such file in the image) fails the hook like the runtime's exec would.
-      child.on('error', (error) => (stderr += `${error.message}\n`));
-      child.on('close', (code, signal) => {
-        state?.hooks.delete(child);
-        this.record(spec.name, `${what}:exited`, String(code ?? signal));
-        resolve({ code, stdout, stderr });
-      });
-    });
   }
 
   /** The container's environment: resolved from the manifests, mapped onto this machine, plus what the runtime adds. */
@@ -404,23 +339,4 @@ export class Pod {
   }
 }
 
-export interface ExecResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 const isSidecar = (spec: ContainerSpec): boolean => spec.restartPolicy === 'Always';
-
-const TIMED_OUT = Symbol('timed out');
-
-/** The promise's value, or TIMED_OUT after `ms`; the timer is cleared either way, so nothing lingers. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
