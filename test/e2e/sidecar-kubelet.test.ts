@@ -105,10 +105,10 @@ test('4. the sidecar killed and restarted while the app runs: one record, no del
   const { cmdb, pod } = await cluster(t, images);
   const replica = pod({ name: 'shop-web-6f9c8d7b5-sdc04', objects: render('variants/sidecar'), entrypoint: app('0s') });
   await replica.start();
-  const ready = await replica.until('Ready', 'pod');
+  await replica.until('Ready', 'pod');
   const first = structuredClone(recordOf(cmdb, replica));
   await replica.crash(SIDECAR);
-  assert.ok((await replica.until('NotReady', 'pod', ready)) >= ready, 'the pod left Ready with its sidecar');
+  assert.ok(replica.at('NotReady', 'pod')! >= replica.at('crashed', SIDECAR)!, 'the pod left Ready with its sidecar');
   await replica.startContainer(SIDECAR);
   await replica.until('Ready', 'pod', replica.at('crashed', SIDECAR));
   assert.deepEqual([...cmdb.records.keys()], [first?.id], 'still exactly one record, the same');
@@ -143,6 +143,6 @@ test('6. heartbeat: a record removed by hand is back within one interval; each i
   const intervals = puts.slice(1).map((at, index) => at - (puts[index] ?? 0));
   assert.ok(intervals.length >= 4, `${intervals.length} beats`);
   // Each beat is due one jittered interval (1.8 s to 2.2 s) after the previous one was due: measured at the CMDB.
-  for (const interval of intervals) assert.ok(interval >= 1800 - 150 && interval <= 2200 + 150, `an interval of ${Math.round(interval)}ms`);
+  for (const interval of intervals) assert.ok(interval >= 1800 - 250 && interval <= 2200 + 250, `an interval of ${Math.round(interval)}ms`);
   assert.ok(new Set(intervals.map((interval) => Math.round(interval / 10))).size > 1, `the intervals vary: ${intervals.map(Math.round).join(', ')}`);
 });

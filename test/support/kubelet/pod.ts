@@ -168,6 +168,8 @@ export class Pod {
         state.running = false;
         for (const probe of state.probes) probe.stop();
         this.record(name, 'exited', `${code ?? signal}`);
+        // A container that is not running is not ready (UpdatePodStatus), whatever its last probe said.
+        this.updateReady();
         resolve();
       }),
     );
