@@ -104,6 +104,18 @@ test('--trusted-source replaces HOST_IP; loopback stays trusted; a bare address 
   assert.equal(w.cmdb.records.size, 0);
 });
 
+test('--trusted-source pod-subnet/24+1 trusts the .1 of the /24 that holds POD_IP (a node\'s cni0), not its neighbours', async (t) => {
+  const w = await world(t, { pod: { ip: '127.0.1.17' } });
+  const run = await sidecar(t, w, ['--trusted-source', 'pod-subnet/24+1']);
+  assert.ok(await run.readyzIs(200, 15_000));
+  assert.equal(statusOf(await run.get('/deregister', '127.0.1.2')), 403, 'another pod of the node');
+  assert.equal(statusOf(await run.get('/deregister', KUBELET)), 403, 'HOST_IP is replaced');
+  assert.equal(w.cmdb.records.size, 1);
+  assert.equal(statusOf(await run.get('/deregister', '127.0.1.1')), 200);
+  assert.equal(w.cmdb.records.size, 0);
+  assert.ok(run.logs().some((line) => Array.isArray(line.trusted) && line.trusted.includes('127.0.1.1/32')), 'the start-up line lists it');
+});
+
 test('SIGTERM deregisters (when /deregister did not), then the sidecar exits 0', async (t) => {
   const w = await world(t);
   const run = await sidecar(t, w, []);
@@ -161,6 +173,8 @@ test('bad sidecar settings exit 2 with one line naming the flag and env var, bef
     { args: ['--trusted-source', '10.0.0.0/33'], message: /^cmdb-hook sidecar: --trusted-source \(CMDB_HOOK_TRUSTED_SOURCE\) "10\.0\.0\.0\/33" is not an IP address or CIDR; write it like/ },
     { args: [], env: { CMDB_HOOK_TRUSTED_SOURCE: '10.1.0.0/16\nnode-a' }, message: /--trusted-source \(CMDB_HOOK_TRUSTED_SOURCE\) "node-a" is not an IP address or CIDR/ },
     { args: [], env: { HOST_IP: 'node-a' }, message: /HOST_IP \(fieldRef status\.hostIP\) "node-a" is not an IP address or CIDR/ },
+    { args: ['--trusted-source', 'pod-subnet/24+300'], message: /--trusted-source \(CMDB_HOOK_TRUSTED_SOURCE\) "pod-subnet\/24\+300" does not fit POD_IP/ },
+    { args: ['--trusted-source', 'pod-subnet/24+1'], env: { POD_IP: '' }, message: /"pod-subnet\/24\+1" needs POD_IP: add env POD_IP with fieldRef status\.podIP/ },
     { args: ['--heartbeat', '100ms'], message: /--heartbeat \(CMDB_HOOK_HEARTBEAT\) "100ms" is shorter than 1s/ },
     { args: ['--heartbeat', '5'], message: /--heartbeat \(CMDB_HOOK_HEARTBEAT\) "5" .*5s or 5ms/ },
     { args: ['--listen', '9901'], message: /--listen \(CMDB_HOOK_LISTEN\) "9901" has no colon before the port/ },
