@@ -93,6 +93,22 @@ test('/deregister from the kubelet (HOST_IP) removes the record and answers afte
   assert.equal(w.cmdb.writes().filter((write) => write.method === 'DELETE').length, 1);
 });
 
+test('/deregister while the register\'s write is in flight: the DELETE goes out after that write is answered, and nothing writes after it', async (t) => {
+  const w = await world(t);
+  w.cmdb.injectFault({ delayMs: 2_500, method: 'PUT' });
+  // No --ready-url: it registers as soon as it listens, and that PUT takes 2.5 s to be answered.
+  const run = await sidecar(t, w, ['--heartbeat', '1s', '--deregister-timeout', '8s']);
+  assert.ok(await run.readyzIs(503, 15_000));
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  const done = await run.get('/deregister');
+  assert.deepEqual(done, { status: 200, body: 'deregistered\n' });
+  await new Promise((resolve) => setTimeout(resolve, 2_500)); // a heartbeat would have beaten by now
+  const writes = w.cmdb.writes();
+  assert.deepEqual(writes.map((write) => write.method), ['PUT', 'DELETE'], 'the PUT in flight, then the DELETE, then nothing');
+  assert.ok((writes[1]?.at ?? 0) > (writes[0]?.at ?? 0));
+  assert.equal(w.cmdb.records.size, 0);
+});
+
 test('--trusted-source replaces HOST_IP; loopback stays trusted; a bare address is one address', async (t) => {
   const w = await world(t);
   const run = await sidecar(t, w, ['--trusted-source', '127.0.0.4', '--trusted-source', '127.0.0.8/30']);
