@@ -1,5 +1,5 @@
 import { ConfigError } from '../errors.ts';
-import { parseCidr, parseCidrSetting, type Cidr } from '../settings/cidr.ts';
+import { addressInBlock, parseCidr, type Cidr } from '../settings/cidr.ts';
 import { parseListenAddress, type ListenAddress } from '../settings/listen-address.ts';
 import { settingName } from '../settings/option.ts';
 import type { SettingReader } from '../settings/read-settings.ts';
@@ -40,7 +40,7 @@ export function buildSidecarConfig(hook: HookConfig, read: SettingReader, env: N
   if (heartbeatMs > 0 && heartbeatMs < MIN_HEARTBEAT_MS) {
     throw new ConfigError(`${settingName('heartbeat')} ${JSON.stringify(read.text('heartbeat'))} is shorter than 1s; give 0s (off) or an interval like 5m`);
   }
-  const given = parseCidrSetting('trusted-source', read.list('trusted-source'));
+  const given = read.list('trusted-source').map((value) => trustedSource(value, env));
   const hostIp = env.HOST_IP?.trim();
   // HOST_IP comes from the Downward API (status.hostIP): a value that is no address is a mistake in the manifest.
   const host = given.length === 0 && hostIp ? [parseCidr('HOST_IP (fieldRef status.hostIP)', hostIp)] : [];
@@ -56,4 +56,20 @@ export function buildSidecarConfig(hook: HookConfig, read: SettingReader, env: N
     heartbeatMs,
     deregisterTimeoutMs: read.duration('deregister-timeout'),
   });
+}
+
+// `pod-subnet/24+1`: the address 1 into the /24 that holds POD_IP. The same manifest then names each node's own
+// gateway, which no Downward API field gives (Flannel's cni0, Antrea's antrea-gw0: .1; OVN-Kubernetes: .2).
+const POD_SUBNET = /^pod-subnet\/(\d{1,3})\+(\d{1,9})$/;
+
+function trustedSource(value: string, env: NodeJS.ProcessEnv): Cidr {
+  const name = settingName('trusted-source');
+  const relative = POD_SUBNET.exec(value);
+  if (!relative) return parseCidr(name, value);
+  const podIp = env.POD_IP?.trim() ?? '';
+  const pod = podIp ? parseCidr('POD_IP (fieldRef status.podIP)', podIp) : undefined;
+  if (!pod) throw new ConfigError(`${name} ${JSON.stringify(value)} needs POD_IP: add env POD_IP with fieldRef status.podIP`);
+  const address = addressInBlock(pod.address, Number(relative[1]), Number(relative[2]));
+  if (address === undefined) throw new ConfigError(`${name} ${JSON.stringify(value)} does not fit POD_IP ${pod.address}: the offset must lie inside the block`);
+  return parseCidr(name, address);
 }

@@ -23,9 +23,10 @@ export async function runSidecar(config: SidecarConfig, cmdb: CmdbSetup, context
   hook.backend.check?.(buildRecord(hook.pod, hook.config, 'ready'));
   const keeper = createRecordKeeper(hook, config, context);
 
-  // Installed before anything waits: from here on a SIGTERM deregisters instead of killing the process.
+  // Installed before anything waits: from here on a SIGTERM deregisters instead of killing the process, and a second
+  // one (or a SIGINT after it) does not cut that deregister short: the first decides, the kubelet's SIGKILL ends it.
   const terminated = new Promise<NodeJS.Signals>((resolve) => {
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve(signal));
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => resolve(signal));
   });
   const endpoints = await startEndpoints({
     listen: config.listen,

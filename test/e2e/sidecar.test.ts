@@ -93,6 +93,22 @@ test('/deregister from the kubelet (HOST_IP) removes the record and answers afte
   assert.equal(w.cmdb.writes().filter((write) => write.method === 'DELETE').length, 1);
 });
 
+test('/deregister while the register\'s write is in flight: the DELETE goes out after that write is answered, and nothing writes after it', async (t) => {
+  const w = await world(t);
+  w.cmdb.injectFault({ delayMs: 2_500, method: 'PUT' });
+  // No --ready-url: it registers as soon as it listens, and that PUT takes 2.5 s to be answered.
+  const run = await sidecar(t, w, ['--heartbeat', '1s', '--deregister-timeout', '8s']);
+  assert.ok(await run.readyzIs(503, 15_000));
+  await new Promise((resolve) => setTimeout(resolve, 800));
+  const done = await run.get('/deregister');
+  assert.deepEqual(done, { status: 200, body: 'deregistered\n' });
+  await new Promise((resolve) => setTimeout(resolve, 2_500)); // a heartbeat would have beaten by now
+  const writes = w.cmdb.writes();
+  assert.deepEqual(writes.map((write) => write.method), ['PUT', 'DELETE'], 'the PUT in flight, then the DELETE, then nothing');
+  assert.ok((writes[1]?.at ?? 0) > (writes[0]?.at ?? 0));
+  assert.equal(w.cmdb.records.size, 0);
+});
+
 test('--trusted-source replaces HOST_IP; loopback stays trusted; a bare address is one address', async (t) => {
   const w = await world(t);
   const run = await sidecar(t, w, ['--trusted-source', '127.0.0.4', '--trusted-source', '127.0.0.8/30']);
@@ -102,6 +118,18 @@ test('--trusted-source replaces HOST_IP; loopback stays trusted; a bare address 
   assert.equal(w.cmdb.records.size, 1);
   assert.equal(statusOf(await run.get('/deregister', '127.0.0.10')), 200, 'inside 127.0.0.8/30');
   assert.equal(w.cmdb.records.size, 0);
+});
+
+test('--trusted-source pod-subnet/24+1 trusts the .1 of the /24 that holds POD_IP (a node\'s cni0), not its neighbours', async (t) => {
+  const w = await world(t, { pod: { ip: '127.0.1.17' } });
+  const run = await sidecar(t, w, ['--trusted-source', 'pod-subnet/24+1']);
+  assert.ok(await run.readyzIs(200, 15_000));
+  assert.equal(statusOf(await run.get('/deregister', '127.0.1.2')), 403, 'another pod of the node');
+  assert.equal(statusOf(await run.get('/deregister', KUBELET)), 403, 'HOST_IP is replaced');
+  assert.equal(w.cmdb.records.size, 1);
+  assert.equal(statusOf(await run.get('/deregister', '127.0.1.1')), 200);
+  assert.equal(w.cmdb.records.size, 0);
+  assert.ok(run.logs().some((line) => Array.isArray(line.trusted) && line.trusted.includes('127.0.1.1/32')), 'the start-up line lists it');
 });
 
 test('SIGTERM deregisters (when /deregister did not), then the sidecar exits 0', async (t) => {
@@ -161,6 +189,8 @@ test('bad sidecar settings exit 2 with one line naming the flag and env var, bef
     { args: ['--trusted-source', '10.0.0.0/33'], message: /^cmdb-hook sidecar: --trusted-source \(CMDB_HOOK_TRUSTED_SOURCE\) "10\.0\.0\.0\/33" is not an IP address or CIDR; write it like/ },
     { args: [], env: { CMDB_HOOK_TRUSTED_SOURCE: '10.1.0.0/16\nnode-a' }, message: /--trusted-source \(CMDB_HOOK_TRUSTED_SOURCE\) "node-a" is not an IP address or CIDR/ },
     { args: [], env: { HOST_IP: 'node-a' }, message: /HOST_IP \(fieldRef status\.hostIP\) "node-a" is not an IP address or CIDR/ },
+    { args: ['--trusted-source', 'pod-subnet/24+300'], message: /--trusted-source \(CMDB_HOOK_TRUSTED_SOURCE\) "pod-subnet\/24\+300" does not fit POD_IP/ },
+    { args: ['--trusted-source', 'pod-subnet/24+1'], env: { POD_IP: '' }, message: /"pod-subnet\/24\+1" needs POD_IP: add env POD_IP with fieldRef status\.podIP/ },
     { args: ['--heartbeat', '100ms'], message: /--heartbeat \(CMDB_HOOK_HEARTBEAT\) "100ms" is shorter than 1s/ },
     { args: ['--heartbeat', '5'], message: /--heartbeat \(CMDB_HOOK_HEARTBEAT\) "5" .*5s or 5ms/ },
     { args: ['--listen', '9901'], message: /--listen \(CMDB_HOOK_LISTEN\) "9901" has no colon before the port/ },
