@@ -5,9 +5,9 @@
 //      which kubernetes-models' validation lets through; negative case: typos planted in a copy are reported);
 //   3. keep the hook invariants: both hook commands present, comma- and JSON-free, calling the binary with
 //      register / deregister; the 7 Downward API env vars; the podinfo volume; the token as a mounted file only;
-//      a grace period longer than the preStop --timeout;
-//      with the sidecar, the same identity, podinfo and token in the sidecar, which deregisters the app container's
-//      record; the variants' own checks are manifests-variants.test.ts.
+//      a grace period longer than the preStop --timeout. In variants/sidecar the app container has no exec hook: the
+//      identity, podinfo and token sit in the sidecar, which keeps the app container's record, and the grace period
+//      outlasts its --deregister-timeout. The variants' own checks are manifests-variants.test.ts.
 // Checks 1 and 2 are test/support/kubelet/schema.ts; manifests-controller.test.ts covers manifests/controller.
 import assert from 'node:assert/strict';
 import { posix } from 'node:path';
