@@ -120,9 +120,10 @@ test('--trusted-source replaces HOST_IP; loopback stays trusted; a bare address 
   assert.equal(w.cmdb.records.size, 0);
 });
 
-test('--trusted-source pod-subnet/24+1 trusts the .1 of the /24 that holds POD_IP (a node\'s cni0), not its neighbours', async (t) => {
+test('CMDB_HOOK_TRUSTED_SOURCE pod-subnet/24+1 trusts the .1 of the /24 that holds POD_IP (a node\'s cni0), not its neighbours', async (t) => {
   const w = await world(t, { pod: { ip: '127.0.1.17' } });
-  const run = await sidecar(t, w, ['--trusted-source', 'pod-subnet/24+1']);
+  // Given as its env var, the way a shared ConfigMap would (one value per line).
+  const run = await sidecar(t, w, [], { CMDB_HOOK_TRUSTED_SOURCE: '\npod-subnet/24+1\n' });
   assert.ok(await run.readyzIs(200, 15_000));
   assert.equal(statusOf(await run.get('/deregister', '127.0.1.2')), 403, 'another pod of the node');
   assert.equal(statusOf(await run.get('/deregister', KUBELET)), 403, 'HOST_IP is replaced');
