@@ -4,7 +4,7 @@ import { describeRemoval, drainNote, removeRecord } from '../hooks/deregister.ts
 import type { Hook } from '../hooks/open-hook.ts';
 import { upsertWhenReady, type RegisterGate } from '../hooks/register.ts';
 import { buildRecord, recordId } from '../pod/record.ts';
-import { createDeadline, deadlineWithin, sleepWithin, type Deadline } from '../retry/deadline.ts';
+import { createDeadline, deadlineWithin, endingWith, sleepWithin, type Deadline } from '../retry/deadline.ts';
 import { withRetry } from '../retry/with-retry.ts';
 import type { RunContext } from '../run-context.ts';
 import { createHeartbeat } from '../serve/heartbeat.ts';
@@ -52,10 +52,7 @@ export function createRecordKeeper(hook: Hook, config: SidecarConfig, context: R
     inFlight = pending.catch(() => undefined);
     return pending;
   };
-  const gated = (deadline: Deadline): Deadline => {
-    const signal = AbortSignal.any([deadline.signal, stop.signal]);
-    return { ...deadline, signal, expired: () => signal.aborted || deadline.expired() };
-  };
+  const gated = (deadline: Deadline) => endingWith(deadline, stop.signal);
 
   async function registerOnce(deadline: Deadline): Promise<WriteResult> {
     const gate: RegisterGate = { deadline: gated(deadline), attempt, stopped: () => (stop.signal.aborted ? 'deregistering' : undefined) };
