@@ -2,6 +2,10 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const SCRIPTS = { group: ['**/scripts/**'], message: 'scripts/ holds build and set-up code; src/ must not import it.' };
+const CONTROLLER_CODE = ['**/cluster/**', '@kubernetes/client-node'];
+const QUEUE_CODE = ['**/queue/**', '@nats-io/*', 'amqplib', 'cloudevents'];
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/'] },
   js.configs.recommended,
@@ -25,7 +29,7 @@ export default tseslint.config(
   {
     // The shipped program never depends on build or provisioning code.
     files: ['src/**'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/scripts/**'], message: 'scripts/ holds build and set-up code; src/ must not import it.' }] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [SCRIPTS] }] },
   },
   {
     // The hooks' cold start and memory must not pay for the long-running modes: src/cluster (and @kubernetes/client-node,
@@ -33,19 +37,28 @@ export default tseslint.config(
     // only through a dynamic import() in those modes' own commands.
     files: ['src/**'],
     // src/cluster-side.ts is the long-running modes' entry: the second bundle, which src/cluster-bundle.ts loads.
-    ignores: ['src/cluster/**', 'src/serve/**', 'src/queue/**', 'src/cluster-side.ts'],
+    ignores: ['src/cluster/**', 'src/serve/**', 'src/queue/**', 'src/sidecar/**', 'src/cluster-side.ts'],
     rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            { group: ['**/scripts/**'], message: 'scripts/ holds build and set-up code; src/ must not import it.' },
-            { group: ['**/cluster/**', '@kubernetes/client-node'], message: 'The hooks must not load the controller\'s code: use await import() from the controller command.' },
-            { group: ['**/serve/**', 'prom-client'], message: 'The hooks must not load the endpoints or prom-client: use await import() from a long-running mode\'s command.' },
-            { group: ['**/queue/**', '@nats-io/*', 'amqplib', 'cloudevents'], message: 'The hooks must not load the message-queue code: use await import() from the queue modes\' commands.' },
-          ],
-        },
-      ],
+      'no-restricted-imports': ['error', { patterns: [
+        SCRIPTS,
+        { group: CONTROLLER_CODE, message: 'The hooks must not load the controller\'s code: use await import() from the controller command.' },
+        { group: ['**/serve/**', 'prom-client'], message: 'The hooks must not load the endpoints or prom-client: use await import() from a long-running mode\'s command.' },
+        { group: QUEUE_CODE, message: 'The hooks must not load the message-queue code: use await import() from the queue modes\' commands.' },
+        { group: ['**/sidecar/**'], message: 'The hooks must not load the sidecar\'s code: use await import() from the sidecar command.' },
+      ] }],
+    },
+  },
+  {
+    // The sidecar is in-pod code in the hooks' bundle, reached by import() from its command: it takes serve/'s
+    // endpoints (without /metrics), never the controller, prom-client or the queues.
+    files: ['src/sidecar/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        SCRIPTS,
+        { group: CONTROLLER_CODE, message: 'The sidecar must not load the controller\'s code.' },
+        { group: ['prom-client', '**/serve/metrics*'], message: 'The sidecar must not load prom-client: its endpoints have no /metrics.' },
+        { group: QUEUE_CODE, message: 'The sidecar must not load the message-queue code.' },
+      ] }],
     },
   },
   {

@@ -35,7 +35,7 @@ export async function parseArgs(args: string[]): Promise<{ command: string; argv
       chosen = { command: entry.name, argv };
     });
   }
-  if (!direct) parser = parser.usage(`${AGENT_NAME} <command> [flags]`).demandCommand(1, 'give a command: register, deregister, install or version');
+  if (!direct) parser = parser.usage(`${AGENT_NAME} <command> [flags]`).demandCommand(1, 'give a command: register, deregister, sidecar, controller, consume, install or version');
   await parser.parseAsync();
   if (chosen) checkArgvShape(chosen.argv, direct ? 0 : 1, args);
   return chosen;

@@ -73,6 +73,7 @@ export async function runLongLived(options: LongLivedOptions): Promise<Outcome> 
     live: heartbeat.check,
     ready: () => (reconciler.ready ? { ok: true } : { ok: false, reason: 'the first full pass (pods and records listed) has not succeeded yet' }),
     registry: options.registry,
+    log,
   });
   log.info({ listen: endpoints.address }, 'serving /healthz, /readyz and /metrics');
 

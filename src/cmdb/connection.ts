@@ -7,7 +7,7 @@ import { parseCmdbUrl } from '../settings/url-settings.ts';
 import { checkTlsFiles, type TlsFile } from './http-client/tls-files.ts';
 
 // The hooks and the controller write the same records through the same backends.
-const HOOKS = ['register', 'deregister', 'controller', 'consume'];
+const HOOKS = ['register', 'deregister', 'sidecar', 'controller', 'consume'];
 
 /** The settings every backend shares: where the CMDB is, how to trust it and prove who we are, how long a try takes. */
 export const CONNECTION_OPTIONS: readonly OptionSpec[] = [

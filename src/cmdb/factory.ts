@@ -15,7 +15,7 @@ export const BACKEND_KINDS: readonly string[] = BACKENDS.map((backend) => backen
 
 /** Every CMDB option: the kind, the connection's, and each backend's own. */
 export const CMDB_OPTIONS: readonly OptionSpec[] = [
-  { flag: 'cmdb-kind', type: 'string', commands: ['register', 'deregister', 'controller', 'consume'], default: 'http', describe: 'CMDB backend: http (generic protocol v1), template, netbox or servicenow.' },
+  { flag: 'cmdb-kind', type: 'string', commands: ['register', 'deregister', 'sidecar', 'controller', 'consume'], default: 'http', describe: 'CMDB backend: http (generic protocol v1), template, netbox or servicenow.' },
   ...CONNECTION_OPTIONS,
   ...BACKENDS.flatMap((backend) => backend.options),
 ];
@@ -31,7 +31,7 @@ export interface CmdbSetup {
 
 /** What the run will do: register, or deregister with the --deregister-action given (if any); with a CMDB URL or not. */
 export interface CmdbRun {
-  command: 'register' | 'deregister' | 'controller' | 'consume';
+  command: 'register' | 'deregister' | 'sidecar' | 'controller' | 'consume';
   deregisterAction: string | undefined;
   urlRequired: boolean;
 }

@@ -4,14 +4,15 @@ import type { OptionSpec } from '../settings/option.ts';
 import { readSettings, type Argv } from '../settings/read-settings.ts';
 
 /**
- * register's and deregister's config, built once: the CMDB's settings (cmdb/ checks its own and each backend's),
- * then the hook's, with the backend's default for --deregister-action.
+ * register's, deregister's and the sidecar's config, built once: the CMDB's settings (cmdb/ checks its own and each
+ * backend's), then the hook's, with the backend's default for --deregister-action. The reader goes back too, for the
+ * sidecar's own settings.
  */
 export function prepareHook(command: HookConfig['command'], options: readonly OptionSpec[], argv: Argv, env: NodeJS.ProcessEnv) {
   const read = readSettings(options, command, argv, env);
   const cmdb = configureCmdb(read, { command, deregisterAction: read.text('deregister-action'), urlRequired: !read.bool('dry-run') });
   const config = buildHookConfig(command, read, { deregisterAction: cmdb.deregisterAction });
-  return { config, cmdb, effective: effectiveOf(config, cmdb) };
+  return { config, cmdb, read, effective: effectiveOf(config, cmdb) };
 }
 
 /** The config as the debug log shows it: TLS material by which parts are set, never their content. */

@@ -19,7 +19,7 @@ export const CONTROLLER_OPTIONS: readonly OptionSpec[] = [
   { flag: 'leader-elect-lease-duration', type: 'string', commands: CONTROLLER, default: '15s', describe: 'How long a Lease holds without renewal; a new leader takes over within it (kube-controller-manager\'s flag).' },
   { flag: 'leader-elect-renew-deadline', type: 'string', commands: CONTROLLER, default: '10s', describe: 'The leader stops writing when it could not renew for this long; shorter than the lease duration.' },
   { flag: 'leader-elect-retry-period', type: 'string', commands: CONTROLLER, default: '2s', describe: 'Pause between tries to acquire or renew the Lease.' },
-  { flag: 'listen', type: 'string', commands: [...CONTROLLER, 'consume'], default: ':9102', describe: 'Address of GET /healthz, /readyz (controller: 200 after the first full pass; consume: while consuming) and /metrics.' },
+  { flag: 'listen', type: 'string', commands: [...CONTROLLER, 'consume', 'sidecar'], default: { controller: ':9102', consume: ':9102', sidecar: ':9901' }, describe: 'Address of GET /healthz, /readyz (controller: 200 after the first full pass; consume: while consuming; sidecar: once registered), /metrics (not sidecar) and /deregister (sidecar).' },
   { flag: 'once', type: 'boolean', commands: CONTROLLER, default: 'false', describe: 'One full pass, then exit (0 done, 5 the CMDB failed): for a CronJob.' },
   { flag: 'readiness-gate', type: 'boolean', commands: CONTROLLER, default: 'false', describe: 'Set the pod condition cmdb-hook.io/registered once its records are written.' },
   { flag: 'gate-timeout', type: 'string', commands: CONTROLLER, default: '2m', describe: 'Readiness gate: set True with reason CMDBUnavailable after this (fail open; not with --strict).' },

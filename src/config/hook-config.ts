@@ -8,9 +8,9 @@ import type { RunSettings } from './run-settings.ts';
 
 export type Readiness = { kind: 'http'; url: URL } | { kind: 'tcp'; hosts: string[]; port: number };
 
-/** What a register or deregister run is about and how it behaves; the CMDB's settings are cmdb/'s own. */
+/** What a register or deregister run (or the sidecar, which does both) is about and how it behaves; the CMDB's settings are cmdb/'s own. */
 export interface HookConfig extends RunSettings {
-  command: 'register' | 'deregister';
+  command: 'register' | 'deregister' | 'sidecar';
   cluster: string;
   container: string;
   app: string | undefined;
@@ -18,12 +18,12 @@ export interface HookConfig extends RunSettings {
   dryRun: boolean;
   podinfoDir: string;
   namespaceFile: string;
-  /** register only; undefined means "register at once". */
+  /** register and sidecar; undefined means "register at once". */
   readiness: Readiness | undefined;
   readyIntervalMs: number;
   readyTimeoutMs: number;
   background: boolean;
-  /** deregister only. */
+  /** deregister and sidecar. */
   deregisterAction: 'delete' | 'retire';
   drainMs: number;
 }
@@ -36,9 +36,12 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
  */
 export function buildHookConfig(command: HookConfig['command'], read: SettingReader, defaults: { deregisterAction: 'delete' | 'retire' }): HookConfig {
   const timeoutMs = read.duration('timeout');
-  const drainMs = command === 'deregister' ? read.duration('drain', { zero: true }) : 0;
-  if (drainMs >= timeoutMs) {
-    throw new ConfigError(`${settingName('drain')} must be shorter than ${settingName('timeout')}: the drain runs inside the one deadline`);
+  const drainMs = command === 'register' ? 0 : read.duration('drain', { zero: true });
+  // The sidecar's deregister has a deadline of its own: its --timeout is the register's.
+  const sidecar = command === 'sidecar';
+  if (drainMs >= (sidecar ? read.duration('deregister-timeout') : timeoutMs)) {
+    const bound = settingName(sidecar ? 'deregister-timeout' : 'timeout');
+    throw new ConfigError(`${settingName('drain')} must be shorter than ${bound}: the drain runs inside ${sidecar ? 'the deregister\'s' : 'the one'} deadline`);
   }
   const logLevel = logLevelOf(read.text('log-level'));
   const deregisterAction = read.text('deregister-action') ?? defaults.deregisterAction;
@@ -49,7 +52,7 @@ export function buildHookConfig(command: HookConfig['command'], read: SettingRea
   if (!DNS_LABEL.test(container)) {
     throw new ConfigError(`${settingName('container')} ${JSON.stringify(container)} is not a container name (lowercase letters, digits and '-', at most 63)`);
   }
-  const register = command === 'register';
+  const register = command !== 'deregister';
   return Object.freeze({
     command,
     cluster: read.required('cluster', 'set it to the name this cluster has in the CMDB'),

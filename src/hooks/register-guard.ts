@@ -1,4 +1,4 @@
-import type { Deadline } from '../retry/deadline.ts';
+import { endingWith, type Deadline } from '../retry/deadline.ts';
 import type { RunContext } from '../run-context.ts';
 import { openRunsFolder, ownStart, registerMarker, registerRunStart, type StartTime } from './run-markers.ts';
 
@@ -27,8 +27,7 @@ export interface RegisterGuard {
 export function guardRegister(id: string, context: RunContext): RegisterGuard {
   const { log } = context;
   const stop = new AbortController();
-  const signal = AbortSignal.any([context.deadline.signal, stop.signal]);
-  const deadline: Deadline = { ...context.deadline, signal, expired: () => signal.aborted || context.deadline.expired() };
+  const deadline = endingWith(context.deadline, stop.signal);
   let reason: string | undefined;
   const halt = (why: string) => {
     if (reason !== undefined) return;

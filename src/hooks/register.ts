@@ -16,7 +16,7 @@ import { guardRegister } from './register-guard.ts';
  * Everything that can be wrong with the configuration fails before the first probe or request.
  */
 export async function register(hook: Hook, context: RunContext): Promise<Outcome> {
-  const { log, deadline } = context;
+  const { deadline } = context;
   const { config, pod, backend } = hook;
 
   // What the record will hold, to check before waiting; the one sent is built after readiness (its observedAt).
@@ -32,16 +32,9 @@ export async function register(hook: Hook, context: RunContext): Promise<Outcome
   const guard = guardRegister(draft.id, context);
   let answered: WriteResult | undefined;
   try {
-    if (guard.stopped() === undefined) await waitForTheApp(config, backend, guard.deadline, context);
-
-    // observedAt is the moment the app was seen ready, not the moment the hook started.
-    context.phase = 'cmdb';
-    const record = buildRecord(pod, config, 'ready');
     // Each attempt runs on the run's own deadline, not the guard's: a stop lets the request in flight be answered.
-    const send = (attempt: TimeBudget) => guard.attempt(async () => (answered = await backend.upsert(record, { ...attempt, signal: deadline.signal })));
-    const result = await withRetry(send, { what: `register record ${record.id}`, deadline: guard.deadline, attemptTimeoutMs: hook.requestTimeoutMs, log });
-    log.info({ id: record.id, result: result.detail }, 'registered');
-    return { summary: `registered as ${record.id} (${result.detail}) in ${formatDuration(deadline.elapsed())}` };
+    const result = await upsertWhenReady(hook, context, guard, deadline.signal, (answer) => (answered = answer));
+    return { summary: `registered as ${draft.id} (${result.detail}) in ${formatDuration(deadline.elapsed())}` };
   } catch (error) {
     const why = guard.stopped();
     if (why === undefined) throw error;
@@ -49,6 +42,38 @@ export async function register(hook: Hook, context: RunContext): Promise<Outcome
   } finally {
     guard.end();
   }
+}
+
+/** What decides whether a register may still write: the hook's guard (src/hooks/register-guard.ts), or the sidecar's stop. */
+export interface RegisterGate {
+  /** Readiness checks and retry sleeps obey it; it ends early when the run is stopped. */
+  readonly deadline: Deadline;
+  /** Sends one CMDB attempt, or throws when the run has been stopped. */
+  attempt<T>(send: () => Promise<T>): Promise<T>;
+  /** Why the run was stopped, or undefined. */
+  stopped(): string | undefined;
+}
+
+/**
+ * The part of a register that the hook and the sidecar share: wait until the app is ready (unless stopped already),
+ * then upsert the record, observed at that moment, through the one retry layer. `requestSignal` ends a request in
+ * flight; it is not the gate's, so that a stop lets the answer of a write already sent come back first.
+ */
+export async function upsertWhenReady(hook: Hook, context: RunContext, gate: RegisterGate, requestSignal: AbortSignal, onAnswer?: (answer: WriteResult) => void): Promise<WriteResult> {
+  const { config, pod, backend } = hook;
+  if (gate.stopped() === undefined) await waitForTheApp(config, backend, gate.deadline, context);
+  // observedAt is the moment the app was seen ready, not the moment the hook started.
+  context.phase = 'cmdb';
+  const record = buildRecord(pod, config, 'ready');
+  const send = (attempt: TimeBudget) =>
+    gate.attempt(async () => {
+      const answer = await backend.upsert(record, { ...attempt, signal: requestSignal });
+      onAnswer?.(answer);
+      return answer;
+    });
+  const result = await withRetry(send, { what: `register record ${record.id}`, deadline: gate.deadline, attemptTimeoutMs: hook.requestTimeoutMs, log: context.log });
+  context.log.info({ id: record.id, result: result.detail }, 'registered');
+  return result;
 }
 
 async function waitForTheApp(config: HookConfig, backend: CmdbBackend, deadline: Deadline, context: RunContext): Promise<void> {

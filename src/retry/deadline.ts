@@ -52,3 +52,9 @@ export function deadlineWithin(ms: number, signal: AbortSignal): Deadline {
     expired: () => ended.aborted || elapsed() >= ms,
   };
 }
+
+/** The same deadline, ended early by `stop` too: a run that can be stopped (a register a deregister overtakes). */
+export function endingWith(deadline: Deadline, stop: AbortSignal): Deadline {
+  const signal = AbortSignal.any([deadline.signal, stop]);
+  return { ...deadline, signal, expired: () => signal.aborted || deadline.expired() };
+}

@@ -3,11 +3,12 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { ConfigError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 import { settingName } from '../settings/option.ts';
 import { formatListenAddress } from '../settings/listen-address.ts';
 import type { ListenAddress } from '../settings/listen-address.ts';
 
-/** What a check says: fine, or why not in one line (it becomes the body of a 503). */
+/** What a check says: fine, or why not in one line (for the log: the 503's body never carries it). */
 export type Check = { readonly ok: true } | { readonly ok: false; readonly reason: string };
 
 /** One answer of a route. Bodies are small text: these endpoints are for probes, scrapes and the app's hooks. */
@@ -30,10 +31,15 @@ export interface EndpointsOptions {
   readonly live: () => Check | Promise<Check>;
   /** GET /readyz: the mode has done what it must before traffic or leadership (registered, synced, connected). */
   readonly ready: () => Check | Promise<Check>;
-  /** GET /metrics: this registry in the Prometheus text format. */
-  readonly registry: Registry;
+  /** GET /metrics: this registry in the Prometheus text format; without one, no /metrics (the sidecar loads no prom-client). */
+  readonly registry?: Registry;
   /** The caller's own routes (the sidecar's /deregister); a path of the three above is refused. */
   readonly routes?: RouteTable;
+  /**
+   * Where a failing check's reason and a handler's error go, each time it changes (not at every probe). Answers carry
+   * only fixed words: the port is open to every pod of the cluster, and a reason may quote the CMDB's own message.
+   */
+  readonly log?: Logger;
 }
 
 export interface Endpoints {
@@ -54,20 +60,28 @@ const MAX_REQUESTS_PER_SOCKET = 100;
 const CLOSE_GRACE_MS = 500;
 
 const TEXT = 'text/plain; charset=utf-8';
+const INTERNAL_ERROR: Answer = { status: 500, body: 'internal error\n' };
 
 /** The table of the three endpoints every long-running mode has, and the caller's routes beside them. */
 export function routeTable(options: Omit<EndpointsOptions, 'listen'>): RouteTable {
-  const checked = (check: () => Check | Promise<Check>) => async (): Promise<Answer> => {
-    const result = await check();
-    return result.ok ? { status: 200, body: 'ok\n' } : { status: 503, body: `${oneLine(result.reason)}\n` };
+  const checked = (path: string, check: () => Check | Promise<Check>, words: string) => {
+    let said: string | undefined;
+    return async (): Promise<Answer> => {
+      const result = await check();
+      const reason = result.ok ? undefined : oneLine(result.reason);
+      if (reason !== said && reason !== undefined) options.log?.info({ path, reason }, `${path} answers 503: ${reason}`);
+      said = reason;
+      return result.ok ? { status: 200, body: 'ok\n' } : { status: 503, body: `${words}\n` };
+    };
   };
-  const own: RouteTable = {
-    '/healthz': { GET: checked(options.live) },
-    '/readyz': { GET: checked(options.ready) },
-    '/metrics': { GET: async () => ({ status: 200, body: await options.registry.metrics(), contentType: options.registry.contentType }) },
+  const own: Record<string, Readonly<Record<string, Handler>>> = {
+    '/healthz': { GET: checked('/healthz', options.live, 'not live') },
+    '/readyz': { GET: checked('/readyz', options.ready, 'not ready') },
   };
+  const { registry } = options;
+  if (registry) own['/metrics'] = { GET: async () => ({ status: 200, body: await registry.metrics(), contentType: registry.contentType }) };
   for (const path of Object.keys(options.routes ?? {})) {
-    if (path in own) throw new Error(`route ${path} is one of the built-in endpoints`);
+    if (path in own || path === '/metrics') throw new Error(`route ${path} is one of the built-in endpoints`);
     if (!path.startsWith('/')) throw new Error(`route ${JSON.stringify(path)} must start with /`);
   }
   return { ...own, ...options.routes };
@@ -86,7 +100,7 @@ export async function startEndpoints(options: EndpointsOptions): Promise<Endpoin
       maxHeaderSize: 8 * 1024,
     },
     // Nothing a request does may end the process: a failure this late only drops that one connection.
-    (request, response) => void answer(routes, request, response).catch(() => response.destroy()),
+    (request, response) => void answer(routes, request, response, options.log).catch(() => response.destroy()),
   );
   server.maxRequestsPerSocket = MAX_REQUESTS_PER_SOCKET;
   await listen(server, options.listen);
@@ -94,7 +108,7 @@ export async function startEndpoints(options: EndpointsOptions): Promise<Endpoin
   return { address: { host: bound.address, port: bound.port }, close: () => close(server) };
 }
 
-async function answer(routes: RouteTable, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function answer(routes: RouteTable, request: IncomingMessage, response: ServerResponse, log: Logger | undefined): Promise<void> {
   const path = (request.url ?? '').split('?', 1)[0] ?? '';
   const methods = Object.hasOwn(routes, path) ? routes[path] : undefined;
   const method = request.method ?? '';
@@ -115,8 +129,9 @@ async function answer(routes: RouteTable, request: IncomingMessage, response: Se
     try {
       result = await handler(request);
     } catch (error) {
-      // A check or a collect callback failed: a bug of the caller, shown in one line rather than a hung request.
-      result = { status: 500, body: `${oneLine(error instanceof Error ? error.message : String(error))}\n` };
+      // A check or a collect callback failed: a bug of the caller, logged, and a 500 rather than a hung request.
+      log?.error({ err: error, path }, `${path} failed`);
+      result = INTERNAL_ERROR;
     }
   }
   if (response.destroyed) return;
@@ -125,7 +140,8 @@ async function answer(routes: RouteTable, request: IncomingMessage, response: Se
   } catch (error) {
     // A caller's route answered what HTTP cannot carry (a status outside 100-999, a newline in the content type).
     if (response.headersSent) throw error;
-    send(response, { status: 500, body: `${oneLine(error instanceof Error ? error.message : String(error))}\n` });
+    log?.error({ err: error, path }, `${path} answered what HTTP cannot carry`);
+    send(response, INTERNAL_ERROR);
   }
 }
 

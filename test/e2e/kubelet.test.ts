@@ -3,36 +3,16 @@
 // postStart returns; preStop, then SIGTERM, inside the grace period).
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerSpec } from '../support/kubelet/environment.ts';
-import { Pod, type PodOptions } from '../support/kubelet/pod.ts';
 import { render, type KubeObject } from '../support/kubelet/render.ts';
-import { runHook } from '../support/run-hook.ts';
-import { startSandboxCmdb, type Fault, type SandboxCmdb } from '../support/sandbox-cmdb.ts';
+import { app, cluster as clusterWith, imageFolders, historyOf, readyAt, recordOf, TOKEN_IN_MANIFESTS, writesOf } from '../support/kubelet/scenario.ts';
+import type { Fault } from '../support/sandbox-cmdb.ts';
 
-const DEMO_APP = new URL('../support/demo-app.ts', import.meta.url).pathname;
-const CMDB_IN_MANIFESTS = 'https://cmdb.example.com/api/v1/instances';
-const TOKEN_IN_MANIFESTS = 'replace-me';
-
-/** An image folder that carries the agent at /opt/cmdb-hook, put there by the agent's own `install`. */
-async function agentImage(): Promise<string> {
-  const root = mkdtempSync(join(tmpdir(), 'cmdb-hook-image-'));
-  const run = await runHook(['install', join(root, 'opt', 'cmdb-hook')]);
-  assert.equal(run.code, 0, run.stderr);
-  return root;
-}
-const withAgent = await agentImage();
-const withoutAgent = mkdtempSync(join(tmpdir(), 'cmdb-hook-image-bare-'));
-after(() => [withAgent, withoutAgent].forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-/** The stand-in for the app image's entrypoint: the demo app on the loopback port the pod got for 8080. */
-function app(readyAfter: string, mode = 'normal', ...extra: string[]) {
-  return (_container: ContainerSpec, ports: Record<number, number>) => [process.execPath, DEMO_APP, '--port', String(ports[8080]), '--ready-after', readyAfter, '--mode', mode, ...extra];
-}
+const { withAgent, bare: withoutAgent } = await imageFolders();
+// This app image carries the agent and Node 26 (which the bundled agent needs; the single executable does not).
+const cluster = (t: TestContext) => clusterWith(t, { 'shop/web:1.4.2': { root: withAgent, node: true }, 'cmdb-hook:0.1.0': { root: withAgent, node: true } });
 
 /** The test's own overlay: a different terminationGracePeriodSeconds. */
 function setGracePeriod(objects: KubeObject[], seconds: number): KubeObject[] {
@@ -55,35 +35,6 @@ function setHookTimeout(objects: KubeObject[], hook: 'postStart' | 'preStop', ti
   }
   return objects;
 }
-
-async function cluster(t: TestContext) {
-  const cmdb = await startSandboxCmdb({ token: TOKEN_IN_MANIFESTS });
-  const pods: Pod[] = [];
-  t.after(async () => {
-    await Promise.all(pods.map((pod) => pod.cleanup()));
-    await cmdb.close();
-  });
-  const pod = (options: Partial<PodOptions> & Pick<PodOptions, 'name' | 'entrypoint'>) => {
-    const created = new Pod({
-      objects: render('base'),
-      workload: 'Deployment/shop-web',
-      ip: `10.244.${pods.length + 1}.17`,
-      // This app image carries the agent and Node 26 (which the bundled agent needs; the single executable does not).
-      images: { 'shop/web:1.4.2': { root: withAgent, node: true }, 'cmdb-hook:0.1.0': { root: withAgent, node: true } },
-      rewrites: [[CMDB_IN_MANIFESTS, cmdb.url]],
-      ...options,
-    });
-    pods.push(created);
-    return created;
-  };
-  return { cmdb, pod };
-}
-
-const recordOf = (cmdb: SandboxCmdb, pod: Pod) => cmdb.records.get(`${pod.facts.uid}_app`);
-const readyAt = (pod: Pod) => (JSON.parse(pod.logs('app').split('\n').find((line) => line.includes('"event":"ready"')) ?? '{}') as { at?: number }).at;
-const writesOf = (cmdb: SandboxCmdb, pod: Pod) => cmdb.writes().filter((write) => write.path.includes(pod.facts.uid));
-/** The pod's record over time, as the CMDB answered each write: 201 created, 200 replaced, 204 deleted, 0 never answered. */
-const historyOf = (cmdb: SandboxCmdb, pod: Pod) => writesOf(cmdb, pod).map((write) => `${write.method} ${write.status}`);
 
 test('1. rollout of two replicas: each registered only after its app is ready, Running after that; both removed on scale-down', async (t) => {
   const { cmdb, pod } = await cluster(t);

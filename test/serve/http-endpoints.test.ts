@@ -12,6 +12,7 @@ import { startEndpoints } from '../../src/serve/http-endpoints.ts';
 import type { Check, EndpointsOptions } from '../../src/serve/http-endpoints.ts';
 import { parseListenAddress } from '../../src/settings/listen-address.ts';
 import { createRegistry, defineCounter } from '../../src/serve/metrics.ts';
+import { captureLog } from '../support/capture-log.ts';
 
 const OK: Check = { ok: true };
 
@@ -39,27 +40,41 @@ function ask(port: number, method: string, path: string, options: { agent?: Agen
   });
 }
 
-test('GET /healthz is 200 "ok" while the liveness callback says so, then 503 with its reason in one line', async (t) => {
+test('GET /healthz is 200 "ok" while the liveness callback says so, then 503 with fixed words; the reason goes to the log once', async (t) => {
   let live: Check = OK;
-  const { address } = await serve(t, { live: () => live });
+  const { log, lines } = captureLog();
+  const { address } = await serve(t, { live: () => live, log });
   const healthy = await ask(address.port, 'GET', '/healthz');
   assert.deepEqual([healthy.status, healthy.body, healthy.headers['content-type']], [200, 'ok\n', 'text/plain; charset=utf-8']);
   assert.equal(healthy.headers['cache-control'], 'no-store');
   live = { ok: false, reason: 'main loop last ran 95 s ago\n(limit 60 s)' };
   const stuck = await ask(address.port, 'GET', '/healthz');
-  assert.deepEqual([stuck.status, stuck.body], [503, 'main loop last ran 95 s ago (limit 60 s)\n']);
+  assert.deepEqual([stuck.status, stuck.body], [503, 'not live\n']);
+  await ask(address.port, 'GET', '/healthz');
+  const said = lines.filter((line) => line.path === '/healthz');
+  assert.deepEqual(said.map((line) => line.reason), ['main loop last ran 95 s ago (limit 60 s)'], 'logged once, in one line, not at every probe');
 });
 
-test('GET /readyz is 503 with the reason until the readiness callback says ready, then 200', async (t) => {
-  let ready: Check = { ok: false, reason: 'not registered yet: the CMDB answered 503' };
-  const { address } = await serve(t, { ready: () => Promise.resolve(ready) });
+test('GET /readyz is 503 until the readiness callback says ready, then 200; the body never carries the reason (a CMDB\'s message)', async (t) => {
+  const why = 'not registered yet: the CMDB answered 503 token=s3cr3t';
+  let ready: Check = { ok: false, reason: why };
+  const { log, lines } = captureLog();
+  const { address } = await serve(t, { ready: () => Promise.resolve(ready), log });
   const before = await ask(address.port, 'GET', '/readyz');
-  assert.deepEqual([before.status, before.body], [503, 'not registered yet: the CMDB answered 503\n']);
+  assert.deepEqual([before.status, before.body], [503, 'not ready\n']);
+  assert.ok(lines.some((line) => line.reason === why), 'the reason is in the log');
   ready = OK;
   const after = await ask(address.port, 'GET', '/readyz');
   assert.deepEqual([after.status, after.body], [200, 'ok\n']);
   ready = { ok: false, reason: 'lost the lease' };
   assert.equal((await ask(address.port, 'GET', '/readyz')).status, 503, 'readiness is asked on every request, not latched');
+});
+
+test('without a registry there is no /metrics (the sidecar loads no prom-client)', async (t) => {
+  const endpoints = await startEndpoints({ listen: ANY_PORT, live: () => OK, ready: () => OK });
+  t.after(() => endpoints.close());
+  assert.equal((await ask(endpoints.address.port, 'GET', '/metrics')).status, 404);
+  assert.equal((await ask(endpoints.address.port, 'GET', '/readyz')).status, 200);
 });
 
 test('GET /metrics is the registry in the Prometheus text format, with its content type, and a counter shows up', async (t) => {
@@ -122,10 +137,12 @@ test('a request with a body is refused with 413 and its connection closed, the b
   assert.deepEqual([reply.status, reply.headers.connection], [413, 'close']);
 });
 
-test('a check that throws is a 500 with its message in one line, and the server goes on', async (t) => {
-  const { address } = await serve(t, { ready: () => { throw new Error('queue is gone\nat line 2'); } });
+test('a check that throws is a 500 "internal error" (its message only in the log), and the server goes on', async (t) => {
+  const { log, lines } = captureLog();
+  const { address } = await serve(t, { ready: () => { throw new Error('queue is gone\nat line 2'); }, log });
   const reply = await ask(address.port, 'GET', '/readyz');
-  assert.deepEqual([reply.status, reply.body], [500, 'queue is gone at line 2\n']);
+  assert.deepEqual([reply.status, reply.body], [500, 'internal error\n']);
+  assert.ok(lines.some((line) => JSON.stringify(line).includes('queue is gone')), 'the message is in the log');
   assert.equal((await ask(address.port, 'GET', '/healthz')).status, 200);
 });
 
@@ -207,12 +224,13 @@ test('[::1] listens on the IPv6 loopback and answers there', async (t) => {
 
 test('/healthz follows a main loop\'s heartbeat', async (t) => {
   const heartbeat = createHeartbeat('the consume loop', 100);
-  const { address } = await serve(t, { live: heartbeat.check });
+  const { log, lines } = captureLog();
+  const { address } = await serve(t, { live: heartbeat.check, log });
   assert.equal((await ask(address.port, 'GET', '/healthz')).status, 200);
   await new Promise((resolve) => setTimeout(resolve, 300));
   const stuck = await ask(address.port, 'GET', '/healthz');
-  assert.equal(stuck.status, 503);
-  assert.match(stuck.body, /^the consume loop last ran \d+\.\d s ago \(allowed 0\.1 s\)\n$/);
+  assert.deepEqual([stuck.status, stuck.body], [503, 'not live\n']);
+  assert.match(String(lines.at(-1)?.reason), /^the consume loop last ran \d+\.\d s ago \(allowed 0\.1 s\)$/);
   heartbeat.beat();
   assert.equal((await ask(address.port, 'GET', '/healthz')).status, 200);
 });

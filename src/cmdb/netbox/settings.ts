@@ -2,7 +2,7 @@ import type { OptionSpec } from '../../settings/option.ts';
 import type { SettingReader } from '../../settings/read-settings.ts';
 
 // The hooks and the controller write the same records through the same backends.
-const HOOKS = ['register', 'deregister', 'controller', 'consume'];
+const HOOKS = ['register', 'deregister', 'sidecar', 'controller', 'consume'];
 
 export const NETBOX_OPTIONS: readonly OptionSpec[] = [
   { flag: 'netbox-tenant', type: 'string', commands: HOOKS, describe: 'netbox: slug of the tenant the IP addresses belong to.' },

@@ -3,7 +3,7 @@ import { settingName, type OptionSpec } from '../../settings/option.ts';
 import type { SettingReader } from '../../settings/read-settings.ts';
 
 // The hooks and the controller write the same records through the same backends.
-const HOOKS = ['register', 'deregister', 'controller', 'consume'];
+const HOOKS = ['register', 'deregister', 'sidecar', 'controller', 'consume'];
 
 export const SERVICENOW_OPTIONS: readonly OptionSpec[] = [
   { flag: 'servicenow-data-source', type: 'string', commands: HOOKS, describe: 'servicenow: the discovery source (sysparm_data_source) of Identification and Reconciliation.' },

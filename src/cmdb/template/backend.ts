@@ -16,7 +16,7 @@ import { Pending, type Scope } from './placeholders.ts';
 import { readTemplatePage } from './read-list.ts';
 
 // The hooks and the controller write the same records through the same backends.
-const HOOKS = ['register', 'deregister', 'controller', 'consume'];
+const HOOKS = ['register', 'deregister', 'sidecar', 'controller', 'consume'];
 
 /** --cmdb-kind template: its one setting is the request template. */
 export const templateBackend: BackendSpec = {

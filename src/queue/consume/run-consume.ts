@@ -44,6 +44,7 @@ export async function runConsume(config: ConsumeConfig, cmdb: ConsumeCmdb, conte
     live: () => ({ ok: true }),
     ready: () => (consuming ? { ok: true } : { ok: false, reason: `not consuming from ${config.source.kind} yet (connecting or declaring)` }),
     registry,
+    log,
   });
   log.info({ listen: endpoints.address }, 'serving /healthz, /readyz and /metrics');
   let transport: Transport | undefined;

@@ -4,6 +4,8 @@
  * variables defined before them ($$ escapes); valueFrom reads fieldRef (Downward API), configMapKeyRef and
  * secretKeyRef from the manifests' own ConfigMaps and Secrets.
  */
+import type { HttpGetAction } from './kubelet-http.ts';
+import type { Probe } from './probe-worker.ts';
 import type { KubeObject } from './render.ts';
 
 export interface PodFacts {
@@ -34,15 +36,49 @@ interface EnvFromSource {
   secretRef?: { name: string; optional?: boolean };
 }
 
+export interface LifecycleHandler {
+  exec?: { command: string[] };
+  httpGet?: HttpGetAction;
+}
+
 export interface ContainerSpec {
   name: string;
   image: string;
   command?: string[];
+  args?: string[];
+  /** `Always` on an init container makes it a native sidecar. */
+  restartPolicy?: string;
   env?: EnvVar[];
   envFrom?: EnvFromSource[];
-  ports?: { containerPort: number }[];
-  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
-  lifecycle?: { postStart?: { exec?: { command: string[] } }; preStop?: { exec?: { command: string[] } } };
+  ports?: { containerPort: number; name?: string }[];
+  volumeMounts?: { name: string; mountPath: string; subPath?: string; readOnly?: boolean }[];
+  lifecycle?: { postStart?: LifecycleHandler; preStop?: LifecycleHandler };
+  startupProbe?: Probe;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+}
+
+/** A pod's facts as a node would show them, with what the controllers and the kubelet add to its metadata. */
+export function podFacts(
+  workload: KubeObject,
+  metadata: { labels?: Record<string, string>; annotations?: Record<string, string> },
+  pod: { name: string; uid: string; ip: string; hostIp: string },
+): PodFacts {
+  const added: Record<string, string> =
+    workload.kind === 'StatefulSet'
+      ? { 'apps.kubernetes.io/pod-index': pod.name.split('-').at(-1) ?? '0', 'controller-revision-hash': `${workload.metadata.name}-5d8f7c9b6`, 'statefulset.kubernetes.io/pod-name': pod.name }
+      : { 'pod-template-hash': '6f9c8d7b5' };
+  return {
+    name: pod.name,
+    namespace: 'shop',
+    uid: pod.uid,
+    ips: [pod.ip],
+    nodeName: 'node-a',
+    hostIps: [pod.hostIp],
+    serviceAccountName: 'default',
+    labels: { ...metadata.labels, ...added },
+    annotations: { ...metadata.annotations, 'kubernetes.io/config.seen': new Date().toISOString(), 'kubernetes.io/config.source': 'api' },
+  };
 }
 
 export function resolveEnv(container: ContainerSpec, pod: PodFacts, objects: KubeObject[]): Record<string, string> {
