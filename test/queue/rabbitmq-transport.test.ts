@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError } from '../../src/errors.ts';
-import { BrokerUnavailableError } from '../../src/queue/rabbitmq/amqp-errors.ts';
+import { BrokerUnavailableError } from '../../src/queue/broker-errors.ts';
 import type { Delivery, Verdict } from '../../src/queue/transport.ts';
 import { startRabbitMq, type RabbitMqServer } from '../support/brokers/rabbitmq-server.ts';
 import { WARN } from '../support/capture-log.ts';

@@ -16,6 +16,16 @@ export function deadLetterOf(names: AmqpNames): string {
   return `${names.queue}.dead-letter`;
 }
 
+/**
+ * A cluster name is one word of the routing key: a '.', '*' or '#' in it would split it or match another cluster's
+ * messages (cluster `a` binds `cmdb-hook.a.#`, which `cmdb-hook.a.b.record...` of cluster `a.b` also matches).
+ */
+export function checkRoutable(cluster: string): void {
+  if (!/^[^\s.*#]{1,100}$/.test(cluster)) {
+    throw new ConfigError(`${settingName('cluster')} ${JSON.stringify(cluster)} cannot be one word of an AMQP routing key (no dot, * or # or space); choose a name without them`);
+  }
+}
+
 /** What the queue receives: every message of this cluster. */
 export function bindingOf(names: AmqpNames): string {
   return `cmdb-hook.${names.cluster}.#`;
