@@ -2,7 +2,8 @@
  * `npm run bench`: cmdb-hook against what users would use instead (a shell loop with curl, wait-on), on loopback,
  * every comparison inside the same run. Prints medians and p90s, PASS/MISS against the budgets, and writes
  * bench/results.json and bench/results.md. Needs `npm run build` and the executable at /opt/cmdb-hook (done by the
- * npm script). Nothing here is a test: it measures and reports. Parts 6 to 8, the controller's, are bench/controller.ts.
+ * npm script). Nothing here is a test: it measures and reports. Parts 6 to 8, the controller's, are bench/controller.ts;
+ * the message queue's (10,000 transitions direct, through NATS, through RabbitMQ) is bench/queue.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import { startDemoApp } from '../test/support/demo-app.ts';
 import { startSandboxCmdb, type SandboxCmdb } from '../test/support/sandbox-cmdb.ts';
 import { controllerBench, controllerBudgets, controllerLines } from './controller.ts';
+import { queueBench, queueLines } from './queue.ts';
 import { measure, round, sleep, summarize, type Sample, type Summary } from './measure.ts';
 import { BUNDLE, EXECUTABLE, NODE, ROOT, WAITERS, pod, recordFile, waiter, type WaiterName } from './waiters.ts';
 
@@ -146,6 +148,7 @@ try {
   const precision = await deadline();
   log('5. deadline done');
   const controller = await controllerBench();
+  const queue = await queueBench(log);
 
   const base = cold['node -e 0'];
   const dereg = cold['executable deregister'];
@@ -163,7 +166,7 @@ try {
     { budget: 'deadline overshoot <= 250 ms', value: `p50 ${precision.overshootMs.p50}, max ${precision.maxMs} ms`, ok: precision.maxMs <= 250 },
     ...controllerBudgets(controller),
   ].map((entry) => ({ ...entry, verdict: verdict(entry.ok) }));
-  Object.assign(results, { coldStart: cold, readinessLagMs: lag, waitingCost: cost, burst: rollout, deadline: precision, controller, budgets });
+  Object.assign(results, { coldStart: cold, readinessLagMs: lag, waitingCost: cost, burst: rollout, deadline: precision, controller, queue, budgets });
 
   const lines = [
     `Machine: ${results.machine as string}; ${results.date as string}. Command: \`npm run bench\`.`,
@@ -183,6 +186,8 @@ try {
     `| node -e 0 (start-up alone) | ${rollout.floors['node -e 0 x100']} | - |`,
     '',
     ...controllerLines(controller),
+    '',
+    ...queueLines(queue),
     '',
     '| budget | measured | verdict |',
     '|---|---|---|',
