@@ -3,7 +3,8 @@
  * every comparison inside the same run. Prints medians and p90s, PASS/MISS against the budgets, and writes
  * bench/results.json and bench/results.md. Needs `npm run build` and the executable at /opt/cmdb-hook (done by the
  * npm script). Nothing here is a test: it measures and reports. Parts 6 to 8, the controller's, are bench/controller.ts;
- * the sidecar's idle cost and each mode's cost inside the app container are bench/sidecar.ts.
+ * the sidecar's idle cost and each mode's cost inside the app container are bench/sidecar.ts; the message queue's
+ * (10,000 transitions direct, through NATS, through RabbitMQ) is bench/queue.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { join } from 'node:path';
 import { startDemoApp } from '../test/support/demo-app.ts';
 import { startSandboxCmdb, type SandboxCmdb } from '../test/support/sandbox-cmdb.ts';
 import { controllerBench, controllerBudgets, controllerLines } from './controller.ts';
+import { queueBench, queueLines } from './queue.ts';
 import { measure, round, sleep, summarize, type Sample, type Summary } from './measure.ts';
 import { sidecarBench, sidecarLines } from './sidecar.ts';
 import { BUNDLE, EXECUTABLE, NODE, ROOT, WAITERS, pod, recordFile, waiter, type WaiterName } from './waiters.ts';
@@ -149,6 +151,7 @@ try {
   log('5. deadline done');
   const controller = await controllerBench();
   const sidecar = await sidecarBench();
+  const queue = await queueBench(log);
 
   const base = cold['node -e 0'];
   const dereg = cold['executable deregister'];
@@ -166,7 +169,7 @@ try {
     { budget: 'deadline overshoot <= 250 ms', value: `p50 ${precision.overshootMs.p50}, max ${precision.maxMs} ms`, ok: precision.maxMs <= 250 },
     ...controllerBudgets(controller),
   ].map((entry) => ({ ...entry, verdict: verdict(entry.ok) }));
-  Object.assign(results, { coldStart: cold, readinessLagMs: lag, waitingCost: cost, burst: rollout, deadline: precision, controller, sidecar, budgets });
+  Object.assign(results, { coldStart: cold, readinessLagMs: lag, waitingCost: cost, burst: rollout, deadline: precision, controller, sidecar, queue, budgets });
 
   const lines = [
     `Machine: ${results.machine as string}; ${results.date as string}. Command: \`npm run bench\`.`,
@@ -188,6 +191,8 @@ try {
     ...controllerLines(controller),
     '',
     ...sidecarLines(sidecar),
+    '',
+    ...queueLines(queue),
     '',
     '| budget | measured | verdict |',
     '|---|---|---|',

@@ -73,8 +73,8 @@ export async function runController(config: ControllerConfig, target: Controller
     },
     onPodState: (pod, registered) => gate?.update(pod, registered),
     onPodGone: (uid) => gate?.forget(uid),
-    onPass(plan, _records, live) {
-      if (writer && sink?.inventory && !config.dryRun) sink.inventory(live, stop);
+    onPass(plan, _records, kept) {
+      if (writer && sink?.inventory && !config.dryRun) sink.inventory(kept, stop);
       const count = (kind: string) => plan.actions.filter((action) => action.kind === kind).length;
       for (const kind of ['create', 'update', 'retire']) metrics.planned.set({ action: kind }, count(kind));
       metrics.waiting.set(plan.waiting);

@@ -57,3 +57,20 @@ export function podPhases(pods: readonly Pod[]): Map<string, string> {
   for (const pod of pods) if (pod.metadata?.uid) phases.set(pod.metadata.uid, pod.status?.phase ?? '');
   return phases;
 }
+
+/**
+ * The ids of every record the pods may hold and keep: one per selected container of each pod that lives on (not
+ * finished, not being deleted), ready or not. A publisher's inventory sends these rather than the desired records:
+ * a publisher that has not confirmed a record yet (started or took over while the container was not ready) does not
+ * count it as desired, and an inventory missing it would make the consumer retire the record of a pod in the middle
+ * of a readiness flap or a container restart.
+ */
+export function keptRecordIds(pods: readonly Pod[]): Set<string> {
+  const ids = new Set<string>();
+  for (const pod of pods) {
+    const uid = pod.metadata?.uid;
+    if (!uid || pod.metadata?.deletionTimestamp || FINISHED_PHASES.has(pod.status?.phase ?? '')) continue;
+    for (const container of podSettings(pod).containers) ids.add(recordId(uid, container));
+  }
+  return ids;
+}

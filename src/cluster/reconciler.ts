@@ -10,7 +10,7 @@
 import type { ControllerConfig } from '../config/controller-config.ts';
 import type { Logger } from '../logger.ts';
 import type { CmdbRecord } from '../pod/record.ts';
-import { desiredRecords, FINISHED_PHASES, podPhases } from './desired-state.ts';
+import { desiredRecords, FINISHED_PHASES, keptRecordIds, podPhases } from './desired-state.ts';
 import { formatPlan } from './format-plan.ts';
 import { ALL_NAMESPACES, type Pod, type PodHandler, type SyncInfo } from './kube/pod-cache.ts';
 import { OrphanClock } from './orphan-clock.ts';
@@ -34,8 +34,11 @@ export interface ReconcilerOptions {
   log: Logger;
   /** --dry-run: where each pass's plan is printed. */
   print(text: string): void;
-  /** Told after each full pass (metrics, /readyz, a sink's inventory), with the ids of the records the pods call for. */
-  onPass?(plan: Plan, records: number, live: ReadonlySet<string>): void;
+  /**
+   * Told after each full pass (metrics, /readyz, a sink's inventory), with the ids of the records the pods keep
+   * (desired-state.ts keptRecordIds: ready or not, of every pod that lives on).
+   */
+  onPass?(plan: Plan, records: number, kept: ReadonlySet<string>): void;
   /** Told of each pod seen, with whether every record it calls for is in the CMDB (the readiness gate). */
   onPodState?(pod: Pod, registered: boolean): void;
   onPodGone?(uid: string): void;
@@ -201,7 +204,7 @@ export class Reconciler implements PodHandler {
     // start a readiness gate's fail-open clock against a backlog the controller is about to clear.
     const pending = new Set(plan.actions.filter((action) => action.kind !== 'retire').map((action) => action.record.pod.uid));
     for (const pod of pods) if (!pending.has(pod.metadata?.uid ?? '')) this.reportPod(pod);
-    this.options.onPass?.(plan, this.recordCount, new Set(desired.keys()));
+    this.options.onPass?.(plan, this.recordCount, keptRecordIds(pods));
     return plan;
   }
 

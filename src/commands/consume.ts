@@ -10,7 +10,7 @@ const options = optionsFor('consume', CMDB_OPTIONS, HOOK_OPTIONS, CONTROLLER_OPT
 
 export const consumeCommand: CommandModule = {
   name: 'consume',
-  describe: 'Apply the controller\'s published transitions (--sink nats) to the CMDB, idempotently, latest transition wins',
+  describe: 'Apply the controller\'s published transitions (--sink nats or rabbitmq) to the CMDB, idempotently, latest transition wins',
   options,
   prepare(argv, env) {
     const read = readSettings(options, 'consume', argv, env);

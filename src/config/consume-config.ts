@@ -3,14 +3,14 @@ import { parseListenAddress, type ListenAddress } from '../settings/listen-addre
 import { logLevelOf } from '../settings/log-level.ts';
 import { settingName } from '../settings/option.ts';
 import type { SettingReader } from '../settings/read-settings.ts';
-import { readBroker, type NatsSettings } from './queue-config.ts';
+import { readBroker, type BrokerSettings } from './queue-config.ts';
 import type { RunSettings } from './run-settings.ts';
 
 /** What `cmdb-hook consume` does, checked once and frozen; the CMDB's settings are cmdb/'s own. */
 export interface ConsumeConfig extends RunSettings {
   command: 'consume';
   cluster: string;
-  source: NatsSettings;
+  source: BrokerSettings;
   concurrency: number;
   orphanGraceMs: number;
   maxRetire: number;
@@ -28,8 +28,8 @@ export function buildConsumeConfig(read: SettingReader, defaults: { deregisterAc
   const maxRetire = /^\d+$/.test(retireRaw) ? Number(retireRaw) : Number.NaN;
   if (!(maxRetire <= 1_000_000)) throw new ConfigError(`${settingName('max-retire')} ${JSON.stringify(retireRaw)} is not a whole number from 0 to 1000000`);
   const cluster = read.required('cluster', 'set it to the controller\'s --cluster: only that cluster\'s messages are applied');
-  const source = readBroker(read, 'source', ['nats']);
-  if (!source) throw new ConfigError(`${settingName('source')} is required: the broker to consume from (nats)`);
+  const source = readBroker(read, 'source', ['nats', 'rabbitmq']);
+  if (!source) throw new ConfigError(`${settingName('source')} is required: the broker to consume from (nats or rabbitmq)`);
   return Object.freeze({
     command: 'consume',
     cluster,

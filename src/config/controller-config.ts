@@ -4,7 +4,7 @@ import { logLevelOf } from '../settings/log-level.ts';
 import { settingName } from '../settings/option.ts';
 import type { SettingReader } from '../settings/read-settings.ts';
 import { parseFields } from './fields.ts';
-import { readBroker, type NatsSettings } from './queue-config.ts';
+import { readBroker, type BrokerSettings } from './queue-config.ts';
 import type { RunSettings } from './run-settings.ts';
 
 export type Policy = 'sync' | 'upsert-only' | 'create-only';
@@ -39,8 +39,8 @@ export interface ControllerConfig extends RunSettings {
   /** --strict: the readiness gate stays False rather than failing open. */
   gateStrict: boolean;
   deregisterAction: 'delete' | 'retire';
-  /** --sink nats: publish each transition to the broker instead of writing the CMDB; undefined: --sink cmdb. */
-  sink: NatsSettings | undefined;
+  /** --sink nats or rabbitmq: publish each transition to the broker instead of writing the CMDB; undefined: --sink cmdb. */
+  sink: BrokerSettings | undefined;
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -76,7 +76,7 @@ export function buildControllerConfig(read: SettingReader, defaults: { deregiste
   }
   const selector = read.text('selector')?.trim() ?? '';
   if (/[\n\r]/.test(selector)) throw new ConfigError(`${settingName('selector')} must be one line, like app=web,tier!=cache`);
-  const sink = readBroker(read, 'sink', ['cmdb', 'nats']);
+  const sink = readBroker(read, 'sink', ['cmdb', 'nats', 'rabbitmq']);
   // A publisher's plan is against what the broker confirmed to it: at start, nothing; there is no plan worth printing.
   if (sink && dryRun) throw new ConfigError(`${settingName('dry-run')} prints the plan against the CMDB's records, and ${settingName('sink')} ${sink.kind} has none; remove one of them`);
   return Object.freeze({

@@ -13,10 +13,24 @@ export interface NatsSettings {
   consumer: string;
 }
 
-/** A broker the flags may name that is not built yet: refused with a clear line rather than as unknown. */
-const PLANNED = new Set(['rabbitmq']);
+/** The RabbitMQ settings both sides take; the transport (queue/rabbitmq/) checks the URL and reads the files. */
+export interface RabbitMqSettings {
+  kind: 'rabbitmq';
+  url: string;
+  passwordFile: string | undefined;
+  caFile: string | undefined;
+  exchange: string;
+  queue: string;
+}
+
+export type BrokerSettings = NatsSettings | RabbitMqSettings;
+
 /** A JetStream stream or consumer name: no spaces, dots, wildcards or path separators (nats-server's rule). */
 const NATS_NAME = /^[^\s.*>/\\]{1,255}$/;
+const NATS_FLAGS = ['nats-url', 'nats-token-file', 'nats-creds-file', 'nats-ca-file', 'nats-stream', 'nats-consumer'];
+const AMQP_FLAGS = ['amqp-url', 'amqp-password-file', 'amqp-ca-file', 'amqp-exchange', 'amqp-queue'];
+// AMQP 0-9-1 carries names as short strings (255 bytes at most), and `<queue>.dead-letter` must fit too.
+const AMQP_NAME_MAX_BYTES = 200;
 
 function natsName(read: SettingReader, flag: string): string {
   const value = read.text(flag)?.trim() ?? '';
@@ -24,20 +38,38 @@ function natsName(read: SettingReader, flag: string): string {
   return value;
 }
 
+/** An exchange or queue name RabbitMQ lets a client declare: `amq.` is the broker's own (403 ACCESS_REFUSED). */
+function amqpName(read: SettingReader, flag: string): string {
+  const value = read.text(flag)?.trim() ?? '';
+  if (value === '' || Buffer.byteLength(value) > AMQP_NAME_MAX_BYTES || /[\p{Cc}]/u.test(value) || value.startsWith('amq.')) {
+    throw new ConfigError(`${settingName(flag)} ${JSON.stringify(value)} is not a name cmdb-hook can declare: 1 to ${AMQP_NAME_MAX_BYTES} bytes, no control character, not starting with "amq."`);
+  }
+  return value;
+}
+
 /**
  * --sink (controller) or --source (consume): `cmdb` (the controller's default: no broker), or a broker and its
  * settings. A broker's settings without that broker are a mistake worth saying out loud.
  */
-export function readBroker(read: SettingReader, flag: 'sink' | 'source', allowed: readonly string[]): NatsSettings | undefined {
+export function readBroker(read: SettingReader, flag: 'sink' | 'source', allowed: readonly string[]): BrokerSettings | undefined {
   const kind = read.text(flag)?.trim() ?? '';
-  if (PLANNED.has(kind)) throw new ConfigError(`${settingName(flag)} ${kind} is not built yet; use ${allowed.join(' or ')}`);
   if (!allowed.includes(kind)) throw new ConfigError(`${settingName(flag)} ${JSON.stringify(kind)} is not known; use ${allowed.join(' or ')}`);
-  const natsFlags = ['nats-url', 'nats-token-file', 'nats-creds-file', 'nats-ca-file', 'nats-stream', 'nats-consumer'];
-  if (kind !== 'nats') {
-    const given = natsFlags.find((each) => read.given(each));
-    if (given) throw new ConfigError(`${settingName(given)} is only used with ${settingName(flag)} nats; remove it or add ${flag === 'sink' ? '--sink nats' : '--source nats'}`);
-    return undefined;
+  for (const [broker, flags] of [['nats', NATS_FLAGS], ['rabbitmq', AMQP_FLAGS]] as const) {
+    if (kind === broker) continue;
+    const given = flags.find((each) => read.given(each));
+    if (given) throw new ConfigError(`${settingName(given)} is only used with ${settingName(flag)} ${broker}; remove it or add --${flag} ${broker}`);
   }
+  if (kind === 'rabbitmq') {
+    return {
+      kind: 'rabbitmq',
+      url: read.required('amqp-url', 'set it to the broker, e.g. amqp://cmdb-hook@rabbitmq.messaging:5672/ (the password goes in --amqp-password-file)'),
+      passwordFile: read.text('amqp-password-file')?.trim() || undefined,
+      caFile: read.text('amqp-ca-file')?.trim() || undefined,
+      exchange: amqpName(read, 'amqp-exchange'),
+      queue: amqpName(read, 'amqp-queue'),
+    };
+  }
+  if (kind !== 'nats') return undefined;
   const tokenFile = read.text('nats-token-file')?.trim() || undefined;
   const credsFile = read.text('nats-creds-file')?.trim() || undefined;
   if (tokenFile && credsFile) throw new ConfigError(`${settingName('nats-token-file')} and ${settingName('nats-creds-file')} were both given; give one`);

@@ -10,7 +10,7 @@ import { INVENTORY_SUBJECT, type InventoryData } from './inventory.ts';
 import { inventoryProblem, recordProblem } from './record-shape.ts';
 
 export type Decoded =
-  | { ok: true; kind: TransitionKind; id: string; record: CmdbRecord }
+  | { ok: true; kind: TransitionKind; id: string; record: CmdbRecord; version?: bigint }
   | { ok: true; kind: 'inventory'; id: string; inventory: InventoryData }
   | { ok: false; problem: string };
 
@@ -75,7 +75,16 @@ export function decodeEvent(body: Uint8Array, cluster: string): Decoded {
   if (record.id !== recordId(record.pod.uid, record.container)) return fail(`data.id ${shown(record.id)} is not data.pod.uid_data.container`);
   if (record.cluster !== cluster) return fail(`data.cluster is ${shown(record.cluster)}, expected "${cluster}"`);
   if (record.state !== STATE_OF[kind]) return fail(`data.state is "${record.state}", expected "${STATE_OF[kind]}" for ${event.type as string}`);
-  return { ok: true, kind, id: event.id, record };
+  const version = versionOf(event.resourceversion);
+  return { ok: true, kind, id: event.id, record, ...(version === undefined ? {} : { version }) };
+}
+
+/**
+ * The pod version a transition was derived from, when it is one Kubernetes lets clients compare (a positive integer
+ * without leading zeros: apimachinery's CompareResourceVersion); anything else is not compared, never refused.
+ */
+function versionOf(value: unknown): bigint | undefined {
+  return typeof value === 'string' && /^[1-9][0-9]{0,39}$/.test(value) ? BigInt(value) : undefined;
 }
 
 /** The package's ValidationError carries ajv's errors (`/time must match format "date-time"`) or a multi-line text. */

@@ -75,10 +75,16 @@ export function transitionId(transition: Transition): string {
   return `${record.id}.${kind === 'registered' ? 'r' : 'd'}.${sha256(canonicalJson(basis)).slice(0, 32)}`;
 }
 
-/** The event of one transition; `time` is when the record was observed. */
+/**
+ * The event of one transition; `time` is when the record was observed. The `resourceversion` extension carries the
+ * pod version it was derived from, when there is one: the versions of one pod are integers that grow with every change
+ * (Kubernetes' comparable resource versions, KEP-5504, stable in 1.35), so a consumer that receives one record's
+ * transitions out of order can tell the older one.
+ */
 export function transitionEvent(transition: Transition): CloudEvent<CmdbRecord> {
-  const { record } = transition;
+  const { record, resourceVersion } = transition;
   return new CloudEvent<CmdbRecord>({
+    ...(resourceVersion ? { resourceversion: resourceVersion } : {}),
     specversion: '1.0',
     id: transitionId(transition),
     source: eventSource(record.cluster),

@@ -2,7 +2,7 @@
 // written stays desired while its pod lives on (readiness flaps, restarts), never for a finished or deleting pod.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { desiredRecords, podPhases } from '../../src/cluster/desired-state.ts';
+import { desiredRecords, keptRecordIds, podPhases } from '../../src/cluster/desired-state.ts';
 import { identityFromApiPod } from '../../src/pod/from-api-pod.ts';
 import { buildRecord, recordId } from '../../src/pod/record.ts';
 import { apiPod, type PodShape } from '../support/api-pods.ts';
@@ -55,4 +55,17 @@ test('a pod whose annotation names no container of it is reported, and its other
   const desired = desiredRecords({ pods: [pod], cluster: 'c', existing: new Set(), now: NOW, onProblem: (problem) => problems.push(problem) });
   assert.deepEqual([...desired.keys()], [idOf('app')]);
   assert.deepEqual(problems, ['shop/web-0: cmdb-hook.io/containers names "ap", which is no container of the pod']);
+});
+
+test('keptRecordIds: every selected container of a pod that lives on, ready or not; none of a finished or deleting pod', () => {
+  const pods = [
+    apiPod({ name: 'flapping', uid: 'uid-a', containers: ['app', 'proxy'], ready: [] }),
+    apiPod({ name: 'lost-node', uid: 'uid-b', phase: 'Unknown', ready: [] }),
+    apiPod({ name: 'chosen', uid: 'uid-c', containers: ['app', 'proxy'], annotations: { 'cmdb-hook.io/containers': 'proxy' } }),
+    apiPod({ name: 'evicted', uid: 'uid-d', phase: 'Failed', ready: [] }),
+    apiPod({ name: 'leaving', uid: 'uid-e', deleting: true }),
+  ];
+  assert.deepEqual([...keptRecordIds(pods)], ['uid-a_app', 'uid-a_proxy', 'uid-b_app', 'uid-c_proxy']);
+  // What a fresh publisher counts as desired (nothing confirmed yet) misses the not-ready ones: not enough for an inventory.
+  assert.deepEqual([...desiredRecords({ pods, cluster: 'c', existing: new Set(), now: NOW }).keys()], ['uid-c_proxy']);
 });

@@ -63,10 +63,12 @@ describe('transition events', () => {
     assert.equal(body.subject, rec.id);
     assert.equal(body.datacontenttype, 'application/json');
     assert.deepEqual(body.data, rec);
-    assert.deepEqual(decoded(encodeEvent(event)), { ok: true, kind: 'registered', id: event.id, record: rec });
+    assert.equal(body.resourceversion, '1200', 'the pod version rides along, for consumers that get transitions out of order');
+    assert.deepEqual(decoded(encodeEvent(event)), { ok: true, kind: 'registered', id: event.id, record: rec, version: 1200n });
     const end = transitionEvent({ kind: 'deregistered', record: record({ state: 'terminated' }) });
     assert.equal(end.type, EVENT_TYPES.deregistered);
     assert.equal(decoded(encodeEvent(end)).ok, true);
+    assert.equal('version' in decoded(encodeEvent(end)), false, 'a pod gone for good has no version: the end is final');
   });
 });
 

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BrokerUnavailableError } from '../../src/queue/rabbitmq/amqp-errors.ts';
+import { BrokerUnavailableError } from '../../src/queue/broker-errors.ts';
 import { startRabbitMq, type RabbitMqServer } from '../support/brokers/rabbitmq-server.ts';
 import { WARN, INFO } from '../support/capture-log.ts';
 import { messageOf, transportOf, uniqueName, until } from './rabbitmq-support.ts';

@@ -7,8 +7,13 @@
  *   - idempotent: a transition equal to what this process last applied to the record (the same facts, or its end)
  *     writes nothing, so a duplicate or a redelivery costs no CMDB request; one record's deliveries are applied one at
  *     a time, so two of them in flight never write twice;
+ *   - an older transition never overwrites a newer one: a transition carries the pod version it was derived from
+ *     (event.ts), and one of a lower version than what this process applied to the record is acknowledged without a
+ *     write (RabbitMQ has no latest() and may hand one record's messages over out of order: a redelivery, two
+ *     publishers);
  *   - a deregistered record never comes back: pod UIDs are never reused, so a registration that arrives after the
- *     record's end (a redelivery of an older message) is acknowledged without a write;
+ *     record's end (a redelivery of an older message) is acknowledged without a write, unless the end was that of a
+ *     container no longer selected in a pod that lives on and the registration is of a later pod version;
  *   - a transient CMDB failure is retried later, with the retry layer's backoff by delivery count up to 30 s (no hot
  *     loop); a refusal for good, or a message that is not ours, is dead-lettered with one log line (by the transport).
  * Inventory messages go to inventory-retirer.ts; the records it finds due are retired like a deregistration.
@@ -49,19 +54,36 @@ const ROUNDS = 5;
  */
 const REMEMBERED = 100_000;
 
+/**
+ * Why a transition must not be written over what was applied last, or undefined when it must: the same state
+ * already, an older pod version, or a record that ended for good (its pod is gone, or the end is newer).
+ */
+export function staleness(before: { state: string; version: bigint | undefined } | undefined, transition: Transition): string | undefined {
+  if (!before) return undefined;
+  const state = transition.kind === 'deregistered' ? 'gone' : factsDigest(transition.record);
+  if (before.state === state) return 'already applied';
+  const { version } = transition;
+  if (before.version !== undefined && version !== undefined && version < before.version) return 'is older than the transition applied last';
+  // A record whose pod is gone (an end without a version) never comes back; one unselected in a live pod may,
+  // from a later pod version.
+  if (before.state === 'gone' && (before.version === undefined || version === undefined || version <= before.version)) return 'comes after the record ended';
+  return undefined;
+}
+
 export function createApplier(options: ApplierOptions): (delivery: Delivery) => Promise<Verdict> {
   const { log } = options;
-  /** Per record id: `gone`, or the facts digest of the registration applied last. */
-  const applied = new Map<string, string>();
+  /** Per record id: `gone` or the facts digest of the transition applied last, and its pod version if it had one. */
+  const applied = new Map<string, { state: string; version: bigint | undefined }>();
   const busy = new Map<string, Promise<void>>();
 
   const write = async (transition: Transition): Promise<void> => {
     const { record, kind } = transition;
     const state = kind === 'deregistered' ? 'gone' : factsDigest(record);
     const before = applied.get(record.id);
-    if (before === state || before === 'gone') {
+    const stale = staleness(before, transition);
+    if (stale) {
       options.onOutcome?.(kind, 'skipped');
-      log.debug({ id: record.id, event: transition.id }, `record ${record.id}: ${kind} already applied; nothing written`);
+      log.debug({ id: record.id, event: transition.id }, `record ${record.id}: ${kind} ${stale}; nothing written`);
       return;
     }
     const timeoutMs = options.attemptTimeoutMs;
@@ -69,7 +91,7 @@ export function createApplier(options: ApplierOptions): (delivery: Delivery) => 
     const backend = options.backend();
     const result = kind === 'registered' ? await backend.upsert(record, budget) : options.deregisterAction === 'retire' ? await backend.retire(record, budget) : await backend.remove(record, budget);
     applied.delete(record.id);
-    applied.set(record.id, state);
+    applied.set(record.id, { state, version: transition.version });
     if (applied.size > REMEMBERED) applied.delete(applied.keys().next().value as string);
     options.onOutcome?.(kind, 'written');
     log.info({ id: record.id, event: transition.id, detail: result.detail }, `record ${record.id} ${kind === 'registered' ? 'registered' : options.deregisterAction === 'retire' ? 'retired' : 'deleted'}: ${result.detail}`);

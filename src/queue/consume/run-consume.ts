@@ -9,7 +9,7 @@ import type { ConsumeConfig } from '../../config/consume-config.ts';
 import type { Outcome, RunContext } from '../../run-context.ts';
 import { startEndpoints } from '../../serve/http-endpoints.ts';
 import { createRegistry, defineCounter } from '../../serve/metrics.ts';
-import { checkTransport, openTransport } from '../open-transport.ts';
+import { brokerPlace, checkTransport, openTransport } from '../open-transport.ts';
 import type { Transport } from '../transport.ts';
 import { createApplier } from './apply-delivery.ts';
 import { InventoryRetirer } from './inventory-retirer.ts';
@@ -66,7 +66,7 @@ export async function runConsume(config: ConsumeConfig, cmdb: ConsumeCmdb, conte
       onOutcome: (type, outcome) => messages.inc({ type, outcome }),
     });
     consuming = true;
-    log.info({ source: config.source.kind, stream: config.source.stream, consumer: config.source.consumer, concurrency: config.concurrency }, `consuming ${config.source.kind} stream ${config.source.stream} as ${config.source.consumer}`);
+    log.info({ source: config.source.kind, concurrency: config.concurrency }, `consuming from ${brokerPlace(config.source)}`);
     await transport.consumer({ concurrency: config.concurrency }).run(handle, stop);
   } catch (error) {
     if (!stop.aborted) throw error;

@@ -1,16 +1,16 @@
 /**
- * `cmdb-hook controller --sink nats`: the controller, with its plan published to the broker rather than written to
- * the CMDB. The stream is declared first (idempotently), so nothing published before the first consumer starts is lost.
+ * `cmdb-hook controller --sink nats|rabbitmq`: the controller, with its plan published to the broker rather than written to
+ * the CMDB. What the broker needs (stream; exchange and queues) is declared first (idempotently), so nothing published before the first consumer starts is lost.
  */
 import { runController } from '../../cluster/controller.ts';
 import { identityFromEnv } from '../../cluster/kube/leader-election.ts';
 import type { ControllerConfig } from '../../config/controller-config.ts';
-import type { NatsSettings } from '../../config/queue-config.ts';
+import type { BrokerSettings } from '../../config/queue-config.ts';
 import type { Outcome, RunContext } from '../../run-context.ts';
-import { checkTransport, openTransport, untilSignalled } from '../open-transport.ts';
+import { brokerPlace, checkTransport, openTransport, untilSignalled } from '../open-transport.ts';
 import { createBrokerSink } from './broker-sink.ts';
 
-export async function runPublisher(config: ControllerConfig, settings: NatsSettings, context: RunContext): Promise<Outcome> {
+export async function runPublisher(config: ControllerConfig, settings: BrokerSettings, context: RunContext): Promise<Outcome> {
   const { log } = context;
   checkTransport(settings, config.cluster);
   const starting = untilSignalled();
@@ -26,7 +26,7 @@ export async function runPublisher(config: ControllerConfig, settings: NatsSetti
   } finally {
     starting.dispose();
   }
-  log.info({ sink: settings.kind, stream: settings.stream }, `publishing to ${settings.kind} stream ${settings.stream}`);
+  log.info({ sink: settings.kind }, `publishing to ${brokerPlace(settings)}`);
   const sink = createBrokerSink({ name: settings.kind, publisher: transport.publisher(), cluster: config.cluster, identity: identityFromEnv(context.env), log });
   try {
     return await runController(config, sink, context);

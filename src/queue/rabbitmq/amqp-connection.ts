@@ -2,7 +2,8 @@ import amqp from 'amqplib';
 import { ConfigError } from '../../errors.ts';
 import type { Logger } from '../../logger.ts';
 import { settingName } from '../../settings/option.ts';
-import { amqpReason, BrokerUnavailableError, certificateFailure, isAccessRefused } from './amqp-errors.ts';
+import { BrokerUnavailableError } from '../broker-errors.ts';
+import { amqpReason, certificateFailure, isAccessRefused } from './amqp-errors.ts';
 import type { AmqpEndpoint } from './amqp-settings.ts';
 
 type Model = amqp.ChannelModel;

@@ -1,18 +1,7 @@
-import { EXIT_CODES, HookError } from '../../errors.ts';
-
 /**
- * The broker could not be reached, or did not take a message (a nack, an unroutable return, a channel or connection
- * lost before its confirm): another attempt may succeed. Not forgiven, even without --strict: a publisher or consumer
- * that cannot reach its broker has done nothing, and a CronJob or probe must see it.
+ * How amqplib's errors read, for the RabbitMQ transport. What they mean for the caller (another attempt may succeed,
+ * or not) is broker-errors.ts's, shared with NATS: an outage is its BrokerUnavailableError, never fail-open.
  */
-export class BrokerUnavailableError extends HookError {
-  static override readonly code = 'ERR_BROKER_UNAVAILABLE';
-  override readonly name = 'BrokerUnavailableError';
-  readonly code = 'ERR_BROKER_UNAVAILABLE';
-  readonly exitCode = EXIT_CODES.cmdbUnavailable;
-  readonly failOpen = false;
-  override readonly transient = true;
-}
 
 /** The text of an AMQP close (`<code> (<NAME>) with message "<text>"`), which amqplib puts in its errors' messages. */
 export function amqpReason(error: unknown): string {

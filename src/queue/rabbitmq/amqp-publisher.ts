@@ -2,7 +2,8 @@ import type amqp from 'amqplib';
 import type { Logger } from '../../logger.ts';
 import type { Publisher, QueueMessage } from '../transport.ts';
 import type { AmqpConnection } from './amqp-connection.ts';
-import { amqpReason, BrokerUnavailableError } from './amqp-errors.ts';
+import { BrokerUnavailableError } from '../broker-errors.ts';
+import { amqpReason } from './amqp-errors.ts';
 import { routingKeyOf, type AmqpNames } from './amqp-topology.ts';
 
 /** The header that carries QueueMessage.key, so the consumer need not parse it back out of the routing key. */

@@ -16,6 +16,16 @@ export function deadLetterOf(names: AmqpNames): string {
   return `${names.queue}.dead-letter`;
 }
 
+/**
+ * A cluster name is one word of the routing key: a '.', '*' or '#' in it would split it or match another cluster's
+ * messages (cluster `a` binds `cmdb-hook.a.#`, which `cmdb-hook.a.b.record...` of cluster `a.b` also matches).
+ */
+export function checkRoutable(cluster: string): void {
+  if (!/^[^\s.*#]{1,100}$/.test(cluster)) {
+    throw new ConfigError(`${settingName('cluster')} ${JSON.stringify(cluster)} cannot be one word of an AMQP routing key (no dot, * or # or space); choose a name without them`);
+  }
+}
+
 /** What the queue receives: every message of this cluster. */
 export function bindingOf(names: AmqpNames): string {
   return `cmdb-hook.${names.cluster}.#`;
@@ -40,7 +50,11 @@ export function routingKeyOf(names: AmqpNames, key: string): string {
  * What the consumer rejects goes to the dead-letter exchange at-least-once (RabbitMQ 3.10+), which keeps the message
  * in the queue until the dead-letter queue confirmed it; that strategy needs `reject-publish` overflow, or the broker
  * silently falls back to at-most-once. No x-delivery-limit: a CMDB outage may take any number of redeliveries, and
- * it is the consumer that decides when a message is poison.
+ * it is the consumer that decides when a message is poison. A single active consumer: RabbitMQ has no per-key
+ * ordering among competing consumers (two could apply one record's transitions at once, the older last), so every
+ * replica subscribes and the broker delivers to one at a time, the next taking over when it goes away (RabbitMQ
+ * 3.8+ for quorum queues). Queue arguments cannot change once declared: a queue declared without it is refused
+ * (declareTopology).
  */
 export function workQueueArguments(names: AmqpNames): Record<string, unknown> {
   return {
@@ -48,6 +62,7 @@ export function workQueueArguments(names: AmqpNames): Record<string, unknown> {
     'x-dead-letter-exchange': deadLetterOf(names),
     'x-dead-letter-strategy': 'at-least-once',
     'x-overflow': 'reject-publish',
+    'x-single-active-consumer': true,
   };
 }
 
