@@ -15,6 +15,8 @@ const slimContainer = (container: Container): Container => {
   return {
     name: container.name,
     ...(container.restartPolicy ? { restartPolicy: container.restartPolicy } : {}),
+    // A native sidecar's image tells whether it is cmdb-hook's (registers-itself.ts); app containers' are not read.
+    ...(container.restartPolicy === 'Always' && container.image ? { image: container.image } : {}),
     ...(container.command ? { command: container.command } : {}),
     ...(container.args ? { args: container.args } : {}),
     ...(command ? { lifecycle: { postStart: { exec: { command } } } } : {}),
