@@ -6,7 +6,7 @@ import { slimPod } from '../../src/cluster/kube/slim-pod.ts';
 import type { Pod } from '../../src/cluster/kube/pod-cache.ts';
 import { registersItself } from '../../src/cluster/registers-itself.ts';
 
-const pod = (spec: Record<string, unknown>): Pod => slimPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', namespace: 'shop', uid: 'u-1' }, spec: { containers: [{ name: 'app', image: 'shop/web:1' }], ...spec } } as Pod);
+const pod = (spec: Record<string, unknown>): Pod => slimPod({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-0', namespace: 'shop', uid: 'u-1' }, spec: { containers: [{ name: 'app', image: 'shop/web:1' }], ...spec } });
 const sidecar = (container: Record<string, unknown>) => pod({ initContainers: [{ name: 'cmdb-hook', restartPolicy: 'Always', ...container }] });
 
 test('the sidecar variant (the image\'s entrypoint, args starting with sidecar) registers itself, whatever the registry and tag', () => {
