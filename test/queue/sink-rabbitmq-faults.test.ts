@@ -66,10 +66,12 @@ test('a consumer killed between its CMDB write and its ack: the other one gets t
   assert.ok(await waitFor(() => logged(publisher, /registered published/).length > published, 20_000), publisher.stderr());
   await sleep(1000);
   await first.stop('SIGKILL');
-  assert.ok(await waitFor(() => putsOf('killed-a').length >= 2 && live('killed-').includes('killed-a'), 20_000), second.stderr());
-  const id = [...rabbit.scene.cmdb.records.values()].find((record) => record.pod.name === 'killed-a')?.id;
-  assert.equal(logged(first, /registered:/).filter((line) => line.id === id).length, 0, 'the first consumer never saw its write answered');
-  assert.equal(logged(second, /registered:/).filter((line) => line.id === id).length, 1, second.stderr());
+  const idOf = () => [...rabbit.scene.cmdb.records.values()].find((record) => record.pod.name === 'killed-a')?.id;
+  const appliedBy = (process: typeof second) => logged(process, /registered:/).filter((line) => line.id !== undefined && line.id === idOf()).length;
+  // The second consumer's log line follows its write's answer: waited for too.
+  assert.ok(await waitFor(() => putsOf('killed-a').length >= 2 && live('killed-').includes('killed-a') && appliedBy(second) > 0, 20_000), second.stderr());
+  assert.equal(appliedBy(first), 0, 'the first consumer never saw its write answered');
+  assert.equal(appliedBy(second), 1, second.stderr());
   // The rest flows through the second consumer.
   rabbit.scene.api.addPod(selected('killed-b'));
   assert.ok(await waitFor(() => live('killed-').join() === 'killed-a,killed-b', 20_000), second.stderr());
