@@ -5,7 +5,8 @@
  * CMDB's records listed it plans each page's pods alone, as a pod event is planned. What is gone can only be told
  * from the whole list: the first full pass, after the last page, plans retirements only (if every page went this way).
  *
- * Pages that come before the replica leads wait here, and are planned when it does; a replica that never leads
+ * The records are listed at the first page, whether this replica leads yet or not. Pages that come before it leads
+ * wait here, and are planned when it does; a replica that never leads
  * before the last page, a lost lead, or a records' listing that fails leaves the whole first pass to the full pass.
  */
 import type { Pod } from './kube/pod-cache.ts';
@@ -22,6 +23,7 @@ export interface FirstPagesOptions {
 export class FirstPages {
   private readonly options: FirstPagesOptions;
   private waiting: Pod[] = [];
+  private listing: Promise<boolean> | undefined;
   private chain: Promise<boolean> | undefined;
   private leading = false;
   private givenUp = false;
@@ -34,6 +36,12 @@ export class FirstPages {
   add(pods: Pod[]): void {
     if (this.givenUp) return;
     this.waiting.push(...pods);
+    // The records are listed at the first page, leader or not: the listing overlaps the Lease's acquisition.
+    this.listing ??= this.options.listRecords().then(() => true, (error: unknown) => {
+      this.options.onFailure(error);
+      this.giveUp();
+      return false;
+    });
     this.pump();
   }
 
@@ -53,13 +61,8 @@ export class FirstPages {
   }
 
   private pump(): void {
-    if (!this.leading || this.givenUp || this.waiting.length === 0) return;
-    const started = this.chain ?? this.options.listRecords().then(() => true, (error: unknown) => {
-      this.options.onFailure(error);
-      this.giveUp();
-      return false;
-    });
-    this.chain = started.then((listed) => {
+    if (!this.leading || this.givenUp || this.waiting.length === 0 || !this.listing) return;
+    this.chain = (this.chain ?? this.listing).then((listed) => {
       if (!listed || this.givenUp) return false;
       const pods = this.waiting;
       this.waiting = [];

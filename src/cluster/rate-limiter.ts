@@ -5,11 +5,11 @@
  * The window is a little longer than a second because a CMDB counts arrivals, not starts: requests started at an
  * even pace reach it with a spread of latencies, so a strict second of starts puts one or two more than the rate into
  * some second of arrivals (npm run bench: 18 to 22 answers 429 in 2,000 at 200/s from a CMDB counting per second).
- * 50 ms of slack absorbs that jitter for 5% of the rate. A small token bucket before it (to spread each second's
+ * 20 ms of slack absorbs that jitter (a few ms on one machine; more across a network) for 2% of the rate. A small token bucket before it (to spread each second's
  * starts evenly) cost a whole second of a 10 s sync and did not stop those 429s; the concurrency already keeps the
  * CMDB from seeing more than --cmdb-concurrency requests at once.
  */
-export const WINDOW_MS = 1050;
+export const WINDOW_MS = 1020;
 
 export interface RateLimiter {
   /** Records a start and returns 0, or records nothing and returns the milliseconds until a start is allowed. */

@@ -4,7 +4,7 @@
  *   - coalescing: a key is never in flight twice. Adding a queued key replaces its state (the latest wins); adding a
  *     key in flight makes it run once more, with the latest state, after the current run (unless the latest is the
  *     state being written: that run already does it). Adds in the same tick coalesce before anything starts.
- *   - at most `concurrency` operations in flight, and at most `ratePerSecond` started in any window of 1.05 s (a
+ *   - at most `concurrency` operations in flight, and at most `ratePerSecond` started in any window of 1.02 s (a
  *     sliding window, rate-limiter.ts): a CMDB back from an outage sees the backlog drain at that rate, never a storm,
  *     and a CMDB that counts requests per second sees at most the rate in any second, network jitter included.
  *   - a transient failure (HookError.transient: CmdbUnavailableError) puts the key back after a per-key backoff; a

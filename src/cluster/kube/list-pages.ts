@@ -27,6 +27,8 @@ export interface ListOptions<T = KubeObject> {
   fieldSelector?: string | undefined;
   /** Default 500, as client-go's pager. */
   pageSize?: number;
+  /** The first page's size, if smaller (a continue token works with any later limit). */
+  firstPageSize?: number;
   maxRestarts?: number;
   signal?: AbortSignal;
   /** What of each item to keep, applied page by page: a 10,000-pod list kept whole until its end peaks at hundreds
@@ -62,7 +64,8 @@ async function listOnce<T extends KubeObject>(client: KubeClient, path: string, 
   do {
     const page = await client.request<KubeList<T>>({
       path,
-      query: { limit: pageSize, continue: token, labelSelector: options.labelSelector || undefined, fieldSelector: options.fieldSelector || undefined },
+      // The first page is smaller when asked: its items reach onPage sooner (the controller writes while the rest comes).
+      query: { limit: pages === 0 ? Math.min(pageSize, options.firstPageSize ?? pageSize) : pageSize, continue: token, labelSelector: options.labelSelector || undefined, fieldSelector: options.fieldSelector || undefined },
       ...(options.signal ? { signal: options.signal } : {}),
     });
     pages += 1;

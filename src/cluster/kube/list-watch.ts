@@ -78,6 +78,9 @@ export async function listWatchPods(options: ListWatchOptions, handler: PodHandl
   await Promise.all(scopes.map((scope) => runScope(scope, options, cache, report)));
 }
 
+/** A first page of 100 pods arrives in a fifth of a 500-pod page's time: the first writes start that much sooner. */
+const FIRST_PAGE = 100;
+
 async function runScope(scope: string, options: ListWatchOptions, cache: PodCache, report: (problem: ListWatchProblem) => void): Promise<void> {
   const { client, signal } = options;
   const path = scope === ALL_NAMESPACES ? '/api/v1/pods' : `/api/v1/namespaces/${encodeURIComponent(scope)}/pods`;
@@ -102,7 +105,7 @@ async function runScope(scope: string, options: ListWatchOptions, cache: PodCach
   while (!signal.aborted) {
     if (resourceVersion === undefined) {
       try {
-        const list = await listAll<Pod>(client, path, { ...selectors, pageSize: options.pageSize, signal, transform: keep, onPage: (pods) => cache.page(pods) });
+        const list = await listAll<Pod>(client, path, { ...selectors, pageSize: options.pageSize, firstPageSize: FIRST_PAGE, signal, transform: keep, onPage: (pods) => cache.page(pods) });
         resourceVersion = list.resourceVersion;
         backoff.reset();
         cache.listed(scope, list.items);
