@@ -17,6 +17,7 @@ import { changedFacts } from './plan.ts';
 import { podWhereabouts } from './pod-whereabouts.ts';
 import type { Writer } from './reconciler.ts';
 import { createWorkQueue, type WorkQueue } from './work-queue.ts';
+import type { RateLimiter } from './rate-limiter.ts';
 
 interface Step {
   action: PlanAction;
@@ -29,6 +30,8 @@ export interface CmdbWriterOptions {
   deregisterAction: 'delete' | 'retire';
   concurrency: number;
   ratePerSecond: number;
+  /** The CMDB's request limiter, shared with the records' listing (--cmdb-rate counts every request). */
+  limiter?: RateLimiter;
   attemptTimeoutMs: number;
   /** Aborts when this replica stops leading: nothing more starts. */
   signal: AbortSignal;
@@ -57,6 +60,7 @@ export function createCmdbWriter(options: CmdbWriterOptions): CmdbWriter {
   const queue = createWorkQueue<Step>({
     concurrency: options.concurrency,
     ratePerSecond: options.ratePerSecond,
+    ...(options.limiter ? { limiter: options.limiter } : {}),
     attemptTimeoutMs: options.attemptTimeoutMs,
     signal: options.signal,
     log,

@@ -24,6 +24,7 @@ import { listRecords } from './record-listing.ts';
 import { createReadinessGate, type ReadinessGate } from './readiness-gate.ts';
 import { Reconciler } from './reconciler.ts';
 import { runLongLived } from './long-lived.ts';
+import { createWindowLimiter } from './rate-limiter.ts';
 
 /** The CMDB side, configured by the command (src/commands/controller.ts) in the hooks' bundle. */
 export interface ControllerCmdb {
@@ -59,6 +60,9 @@ export async function runController(config: ControllerConfig, target: Controller
   const registry = createRegistry({ processMetrics: !config.once });
   let writer: SinkWriter | undefined;
   let gate: ReadinessGate | undefined;
+  // One limiter for every CMDB request of this process, writes and listings: a listing's requests beside a window of
+  // writes were one 429 each from a CMDB limited to --cmdb-rate (npm run bench: 2 per 2,000-record sync).
+  const cmdbLimiter = createWindowLimiter({ ratePerSecond: config.cmdbRate });
   const reconciler: Reconciler = new Reconciler({
     config,
     log,
@@ -68,7 +72,7 @@ export async function runController(config: ControllerConfig, target: Controller
       if (!cmdb) return (sink as ControllerSink).listRecords();
       // Opened again for each listing: a rotated token or password file is read anew.
       backend = cmdb.open();
-      const listing = await listRecords(backend, { cluster: config.cluster, signal: stop, log, attemptTimeoutMs: cmdb.requestTimeoutMs, withinMs: Math.min(LISTING_MS, context.deadline.remaining()) });
+      const listing = await listRecords(backend, { cluster: config.cluster, signal: stop, log, attemptTimeoutMs: cmdb.requestTimeoutMs, withinMs: Math.min(LISTING_MS, context.deadline.remaining()), limiter: cmdbLimiter });
       return listing.records;
     },
     onPodState: (pod, registered) => gate?.update(pod, registered),
@@ -92,6 +96,7 @@ export async function runController(config: ControllerConfig, target: Controller
       deregisterAction: config.deregisterAction,
       concurrency: config.cmdbConcurrency,
       ratePerSecond: config.cmdbRate,
+      limiter: cmdbLimiter,
       attemptTimeoutMs: cmdb.requestTimeoutMs,
       signal,
       log,

@@ -22,6 +22,14 @@ export interface WindowLimiterOptions {
   now?: () => number;
 }
 
+/** Waits until the limiter allows a start, and records it (for callers that are not the work queue's pump). */
+export async function startAllowed(limiter: RateLimiter, signal: AbortSignal): Promise<void> {
+  for (let wait = limiter.take(); wait > 0; wait = limiter.take()) {
+    signal.throwIfAborted();
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
+
 export function createWindowLimiter(options: WindowLimiterOptions): RateLimiter {
   const { ratePerSecond } = options;
   if (!(ratePerSecond >= 1) || !Number.isInteger(ratePerSecond)) throw new RangeError(`ratePerSecond must be a whole number of at least 1, not ${ratePerSecond}`);

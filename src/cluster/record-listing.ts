@@ -8,6 +8,7 @@ import type { Logger } from '../logger.ts';
 import type { CmdbRecord } from '../pod/record.ts';
 import { deadlineWithin } from '../retry/deadline.ts';
 import { withRetry } from '../retry/with-retry.ts';
+import { startAllowed, type RateLimiter } from './rate-limiter.ts';
 
 export interface ListingOptions {
   cluster: string;
@@ -17,6 +18,8 @@ export interface ListingOptions {
   attemptTimeoutMs: number;
   /** What the whole listing may take, retries included. */
   withinMs: number;
+  /** The CMDB's request limiter, shared with the writes: a listing's requests count against --cmdb-rate too. */
+  limiter?: RateLimiter;
 }
 
 export interface Listing {
@@ -35,7 +38,10 @@ export async function listRecords(backend: CmdbBackend, options: ListingOptions)
   let pages = 0;
   let skipped = 0;
   for (;;) {
-    const page = await withRetry((budget) => list(options.cluster, budget, after), {
+    const page = await withRetry(async (budget) => {
+      if (options.limiter) await startAllowed(options.limiter, deadline.signal);
+      return list(options.cluster, budget, after);
+    }, {
       what: `list the CMDB's records of cluster ${options.cluster}${after === undefined ? '' : ` after ${after}`}`,
       deadline,
       attemptTimeoutMs: options.attemptTimeoutMs,

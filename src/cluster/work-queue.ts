@@ -24,7 +24,7 @@ import { CmdbUnavailableError, HookError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { BACKOFF, honourRetryAfter, retryDelay, type BackoffRules } from '../retry/retry-delay.ts';
 import type { TimeBudget } from '../retry/time-budget.ts';
-import { createWindowLimiter } from './rate-limiter.ts';
+import { createWindowLimiter, type RateLimiter } from './rate-limiter.ts';
 
 export interface WorkQueueOptions<S> {
   /** One attempt at making `key` what `state` says (one CMDB operation), within `budget`, like a backend call. */
@@ -33,6 +33,8 @@ export interface WorkQueueOptions<S> {
   concurrency: number;
   /** The most operations started per second. */
   ratePerSecond: number;
+  /** The limiter to take starts from, when others share it (default: one of `ratePerSecond` of its own). */
+  limiter?: RateLimiter;
   /** What one operation may take (the budget's timeoutMs; the backend keeps to it). */
   attemptTimeoutMs: number;
   signal: AbortSignal;
@@ -86,7 +88,7 @@ export function createWorkQueue<S>(options: WorkQueueOptions<S>): WorkQueue<S> {
   if (!(options.attemptTimeoutMs > 0)) throw new RangeError(`attemptTimeoutMs must be positive, not ${options.attemptTimeoutMs}`);
   const rules: BackoffRules = { ...BACKOFF, maxTimeout: QUEUE_MAX_BACKOFF_MS, ...options.backoff };
   const same = options.sameState ?? isDeepStrictEqual;
-  const limiter = createWindowLimiter({ ratePerSecond: options.ratePerSecond });
+  const limiter = options.limiter ?? createWindowLimiter({ ratePerSecond: options.ratePerSecond });
   const entries = new Map<string, Entry<S>>();
   const ready = new Set<string>(); // keys that may start now, oldest first
   const refused = new Map<string, S>();

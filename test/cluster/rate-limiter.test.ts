@@ -45,3 +45,17 @@ test('a rate that cannot work is refused', () => {
     assert.throws(() => createWindowLimiter({ ratePerSecond }), RangeError, String(ratePerSecond));
   }
 });
+
+test('startAllowed: a caller outside the work queue waits for the same window and takes its start from it', async () => {
+  const { startAllowed } = await import('../../src/cluster/rate-limiter.ts');
+  const limiter = createWindowLimiter({ ratePerSecond: 1 });
+  const signal = new AbortController().signal;
+  await startAllowed(limiter, signal);
+  const began = performance.now();
+  await startAllowed(limiter, signal);
+  assert.ok(performance.now() - began >= WINDOW_MS - 5, 'the second start waited for the first to leave the window');
+  assert.ok(limiter.take() > 0, 'and it counted: the window is full again');
+  const stopped = new AbortController();
+  stopped.abort();
+  await assert.rejects(startAllowed(limiter, stopped.signal), { name: 'AbortError' });
+});
