@@ -1,7 +1,7 @@
 // What this proves about manifests/controller/ (`cmdb-hook controller`): each directory renders with the real
 // `kubectl kustomize`, every object passes its Kubernetes schema and has no unknown field, and
 //   - the ServiceAccount may do exactly what the controller needs, no more: pods get/list/watch, pods/status patch,
-//     events create/patch (cluster-wide, or a Role in the namespaced variant), and the Lease only where there is
+//     events create (cluster-wide, or a Role in the namespaced variant), and the Lease only where there is
 //     leader election (not in the CronJob);
 //   - the command is the image's entrypoint with `controller`, every flag is one the controller has, the probes and
 //     the Service reach the port of --listen, the CronJob runs --once (and the dry-run variant --dry-run too);
@@ -18,7 +18,7 @@ import { label, render, type KubeObject } from '../support/kubelet/render.ts';
 import { schemaError, unknownFields } from '../support/kubelet/schema.ts';
 
 const NAME = 'cmdb-hook-controller';
-const POD_RULES = ['core/events create', 'core/events patch', 'core/pods get', 'core/pods list', 'core/pods watch', 'core/pods/status patch'];
+const POD_RULES = ['core/events create', 'core/pods get', 'core/pods list', 'core/pods watch', 'core/pods/status patch'];
 const leaseRules = (lease: string) => [`coordination.k8s.io/leases create`, `coordination.k8s.io/leases get ${lease}`, `coordination.k8s.io/leases update ${lease}`];
 const CONFIG = ['ConfigMap/cmdb-hook', 'Secret/cmdb-hook-token'];
 const DEPLOYED = [...CONFIG, `Deployment/${NAME}`, `PodDisruptionBudget/${NAME}`, `Service/${NAME}`, `ServiceAccount/${NAME}`, `Role/${NAME}-leases`, `RoleBinding/${NAME}-leases`];

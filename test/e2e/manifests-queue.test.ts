@@ -95,7 +95,7 @@ for (const { dir, subcommand, broker, secretFlag, secret } of VARIANTS) {
         assert.deepEqual(env('CMDB_HOOK_CLUSTER')?.valueFrom?.configMapKeyRef, { name: 'cmdb-hook', key: 'CMDB_HOOK_CLUSTER' });
         const account = objects.find((object) => object.kind === 'ServiceAccount') as KubeObject;
         assert.equal(pod.serviceAccountName, account.metadata.name);
-        const wanted = ['core/events create', 'core/events patch', 'core/pods get', 'core/pods list', 'core/pods watch', 'core/pods/status patch'].map((rule) => `cluster ${rule}`);
+        const wanted = ['core/events create', 'core/pods get', 'core/pods list', 'core/pods watch', 'core/pods/status patch'].map((rule) => `cluster ${rule}`);
         const lease = ['coordination.k8s.io/leases create', 'coordination.k8s.io/leases get cmdb-hook-controller', 'coordination.k8s.io/leases update cmdb-hook-controller'].map((rule) => `namespace ${rule}`);
         assert.deepEqual(manifest.permissions(objects, account), [...wanted, ...lease].sort());
       });
