@@ -1,4 +1,5 @@
 import type { TimeBudget } from '../retry/time-budget.ts';
+import type { ProbeResult } from './probe.ts';
 import { timerMs } from '../settings/duration.ts';
 
 /**
@@ -7,7 +8,7 @@ import { timerMs } from '../settings/duration.ts';
  * every few tens of milliseconds, and AbortSignal.timeout/any would leave a live timer and signal behind for every
  * check until its timeout had passed.
  */
-export async function withCheckSignal<T>(budget: TimeBudget, check: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withCheckSignal(budget: TimeBudget, check: (signal: AbortSignal) => Promise<ProbeResult>): Promise<ProbeResult> {
   const { signal: deadline, timeoutMs } = budget;
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -15,7 +16,10 @@ export async function withCheckSignal<T>(budget: TimeBudget, check: (signal: Abo
   const timer = setTimeout(stop, timerMs(timeoutMs));
   deadline.addEventListener('abort', stop, { once: true });
   try {
-    return await check(controller.signal);
+    const result = await check(controller.signal);
+    // Marked here, where the timer is: the caller cannot tell by its own clock, since libuv starts a timer from the
+    // loop's cached time and it can fire a little before timeoutMs has passed by performance.now().
+    return !result.ready && controller.signal.aborted ? { ...result, timedOut: true } : result;
   } finally {
     clearTimeout(timer);
     deadline.removeEventListener('abort', stop);

@@ -6,6 +6,8 @@ export interface ProbeResult {
   detail: string;
   /** Something worth a warning even when ready, e.g. a redirect to another host that was not followed. */
   warning?: string;
+  /** The check's own time ran out (its timer fired, or the run's deadline): what it saw is no verdict on the app. */
+  timedOut?: boolean;
 }
 
 export interface Probe {

@@ -34,7 +34,8 @@ export async function waitUntilReady(probe: Probe, options: WaitOptions): Promis
     }
     // A check cut short by the deadline says nothing about the app: keep what the last full check saw. That includes
     // a check given only the time that remained, which used it all: its timer and the deadline's ring together.
-    const cutShort = deadline.expired() || (timeoutMs < options.checkTimeoutMs && deadline.elapsed() - started >= timeoutMs);
+    const usedItAll = result.timedOut === true || deadline.elapsed() - started >= timeoutMs;
+    const cutShort = deadline.expired() || (timeoutMs < options.checkTimeoutMs && usedItAll);
     if (cutShort && checks > 1) break;
     if (result.detail !== lastDetail) log.info({ target: probe.target, seen: result.detail }, 'app not ready yet');
     lastDetail = result.detail;

@@ -42,6 +42,12 @@ async function hangs(budget: TimeBudget): Promise<ProbeResult> {
   return notReady('timed out');
 }
 
+/** A check whose timer fires 2 ms before its limit by performance.now(), as a real one can; then the deadline ends the run. */
+async function firesEarly(budget: TimeBudget): Promise<ProbeResult> {
+  await sleep(Math.max(0, budget.timeoutMs - 2));
+  return { ...notReady('no answer within 2ms'), timedOut: true };
+}
+
 test('not ready a few times, then ready: returns the count, logs each change once', async () => {
   const { log, at } = captureLog('info');
   const deadline = deadlineIn(5000);
@@ -93,6 +99,9 @@ test('a check cut short by the deadline keeps the last full check\'s detail', as
     { name: 'ended by the deadline', limit: 10_000, script: [() => notReady('503'), () => notReady('503'), hangs] },
     // Quick answers while a whole limit fits before the deadline; then a check given only what was left uses it all.
     { name: 'given only what was left', limit: 150, script: [(budget: TimeBudget) => (budget.timeoutMs < 150 ? hangs(budget) : notReady('503'))] },
+    // The same, with the check's timer firing before timeoutMs has passed by the caller's clock (libuv starts a timer
+    // from the loop's cached time): the probe's own word that its time ran out is what counts.
+    { name: 'its timer fired early', limit: 150, script: [(budget: TimeBudget) => (budget.timeoutMs < 150 ? firesEarly(budget) : notReady('503'))] },
   ];
   for (const { name, limit, script } of cases) {
     const { log } = captureLog('silent');
