@@ -20,6 +20,7 @@ import type { PassScheduler } from './pass-scheduler.ts';
 import { HOOK_GRACE_MS, hookGraceLeft } from './hook-grace.ts';
 import { registersItself } from './registers-itself.ts';
 import { FirstPages } from './first-pages.ts';
+import { LandedWrites } from './landed-writes.ts';
 
 /** Where the plan's actions go: the work queue of the leader; none while another replica leads. */
 export interface Writer {
@@ -51,6 +52,8 @@ export class Reconciler implements PodHandler {
   /** The records of the last listing, moved on by the controller's own writes, kept slim (known-records.ts). */
   private readonly known = new Map<string, KnownRecord>();
   private readonly clock = new OrphanClock();
+  /** What the writer landed while a full pass was listing (landed-writes.ts). */
+  private readonly landed = new LandedWrites();
   /** When this controller first saw each pod (by uid). */
   private readonly firstSeen = new Map<string, number>();
   private info: SyncInfo = { complete: false, notListable: [ALL_NAMESPACES], relisted: [] };
@@ -174,7 +177,7 @@ export class Reconciler implements PodHandler {
     // The first pass after pages planned as they came: their creates and updates are in the work queue already.
     const paged = (await this.firstPages?.done()) ?? false;
     this.firstPages = undefined;
-    const records = await this.listScoped();
+    const records = await this.landed.around(() => this.listScoped());
     this.know(records);
     this.listed = true;
     const { config } = this.options;
@@ -223,9 +226,18 @@ export class Reconciler implements PodHandler {
 
   /** A write the writer made: the records known move on with it. */
   written(action: PlanAction, removed: boolean): void {
-    if (action.kind !== 'retire') this.known.set(this.listedId(action.record), this.slim(action.record));
-    else if (removed) this.known.delete(action.record.id);
-    else this.known.set(action.record.id, this.slim({ ...action.record, state: 'terminated' }));
+    if (action.kind !== 'retire') {
+      const listed = this.options.comparable ? this.options.comparable(action.record) : action.record;
+      this.known.set(listed.id, this.slim(action.record));
+      this.landed.add(listed.id, listed);
+    } else if (removed) {
+      this.known.delete(action.record.id);
+      this.landed.add(action.record.id, undefined);
+    } else {
+      const retired = { ...action.record, state: 'terminated' as const };
+      this.known.set(action.record.id, this.slim(retired));
+      this.landed.add(action.record.id, retired);
+    }
     const pod = this.podOf(action.record);
     if (pod) this.reportPod(pod);
   }

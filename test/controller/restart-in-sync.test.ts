@@ -51,7 +51,7 @@ test('a restart with everything in sync: the second controller writes nothing, o
   assert.match(first.stderr(), /stopped after \d+ full pass/);
 
   const writes = scene.cmdb.writes().length;
-  assert.equal(writes, 8, 'one write per record, the flap cost none');
+  assert.equal(writes, 8, `one write per record, the flap cost none: ${scene.cmdb.writes().map((each) => `${each.method} ${each.path}`).join(', ')}\n${first.stderr()}`);
   const cmdbRequests = scene.cmdb.requests.length;
   const kubeRequests = scene.api.requests.length;
   const events = scene.api.events().length;

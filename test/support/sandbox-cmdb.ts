@@ -36,6 +36,8 @@ export interface Fault {
   retryAfter?: string;
   body?: string;
   delayMs?: number;
+  /** The answer is made at once and sent this much later: a listing page that shows the CMDB as it was when asked. */
+  staleMs?: number;
   hang?: boolean;
   times?: number;
   method?: string;
@@ -136,11 +138,16 @@ export async function startSandboxCmdb(options: SandboxOptions = {}): Promise<Sa
         body,
       };
       requests.push(entry);
+      let staleMs = 0;
       const reply = (status: number, payload?: unknown, headers: Record<string, string> = {}) => {
         entry.status = status;
         const text = payload === undefined ? '' : typeof payload === 'string' ? payload : JSON.stringify(payload);
-        response.writeHead(status, { ...(text ? { 'content-type': 'application/json' } : {}), ...headers });
-        response.end(text);
+        const send = () => {
+          response.writeHead(status, { ...(text ? { 'content-type': 'application/json' } : {}), ...headers });
+          response.end(text);
+        };
+        if (staleMs > 0) setTimeout(send, staleMs);
+        else send();
       };
 
       if (path === '/_sandbox/faults' && method === 'POST') {
@@ -151,6 +158,7 @@ export async function startSandboxCmdb(options: SandboxOptions = {}): Promise<Sa
       if (!path.startsWith(BASE)) return reply(404, { error: 'no such path' });
 
       const fault = takeFault(method);
+      staleMs = fault?.staleMs ?? 0;
       const answer = () => {
         if (fault?.hang) return; // accepted, never answered
         if (fault?.status) return reply(fault.status, fault.body ?? { error: `injected ${fault.status}` }, fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
