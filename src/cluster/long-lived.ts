@@ -16,7 +16,7 @@ import type { ControllerMetrics } from './controller-metrics.ts';
 import type { KubeClient } from './kube/api-client.ts';
 import type { KubeConnection } from './kube/kube-config.ts';
 import { identityFromEnv, runLeaderElection } from './kube/leader-election.ts';
-import { createPassScheduler } from './pass-scheduler.ts';
+import { createPassScheduler, type PassScheduler } from './pass-scheduler.ts';
 import type { Reconciler } from './reconciler.ts';
 
 export interface LongLivedOptions {
@@ -68,55 +68,69 @@ export async function runLongLived(options: LongLivedOptions): Promise<Outcome> 
   // The pods may have been listed before the scheduler existed: the first pass follows the first list either way.
   void reconciler.podsSeen.then(() => scheduler.within(0, 'pods listed'));
 
-  const endpoints = await startEndpoints({
+  // The endpoints open while leadership is sought, so the Lease's first request goes out at once.
+  const opening = startEndpoints({
     listen: config.listen,
     live: heartbeat.check,
     ready: () => (reconciler.ready ? { ok: true } : { ok: false, reason: 'the first full pass (pods and records listed) has not succeeded yet' }),
     registry: options.registry,
     log,
+  }).then((endpoints) => {
+    log.info({ listen: endpoints.address }, 'serving /healthz, /readyz and /metrics');
+    return endpoints;
   });
-  log.info({ listen: endpoints.address }, 'serving /healthz, /readyz and /metrics');
-
+  const writing = writeWhileLeading(options, scheduler, leaseNamespace);
+  // Each is awaited below; a failure of one must not go unhandled while the other is awaited.
+  opening.catch(() => undefined);
+  writing.catch(() => undefined);
   try {
-    if (!config.leaderElect) {
-      if (!config.dryRun) log.warn('--leader-elect=false: this replica writes; run only one');
-      options.startWriting(stop);
-      metrics.leader.set(1);
-      scheduler.within(0, 'writing');
-      await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
-    } else {
-      const identity = identityFromEnv(options.env);
-      while (!stop.aborted) {
-        const ended = await runLeaderElection({
-          client: options.client,
-          namespace: leaseNamespace as string,
-          name: config.leaseName,
-          identity,
-          leaseDurationMs: config.leaseDurationMs,
-          renewDeadlineMs: config.renewDeadlineMs,
-          retryPeriodMs: config.retryPeriodMs,
-          signal: stop,
-          onStartedLeading(leading) {
-            log.info({ identity, lease: `${leaseNamespace}/${config.leaseName}` }, 'leading: this replica writes');
-            metrics.leader.set(1);
-            options.startWriting(leading);
-            // What the last leader may have left undone, and what changed while this one followed.
-            scheduler.within(0, 'started leading');
-          },
-          onStoppedLeading() {
-            options.stopWriting();
-            metrics.leader.set(0);
-            log.warn({ identity }, 'no longer leading: writes stopped');
-          },
-          onNewLeader: (holder) => log.info({ holder }, `the leader is ${holder || 'nobody'}`),
-          onError: (error) => log.warn({ err: error }, 'leader election: an attempt failed'),
-        });
-        if (ended === 'lost') log.error('lost the Lease (renewal failed within the renew deadline); standing as a candidate again');
-      }
-    }
+    await opening;
+    await writing;
   } finally {
     scheduler.stop();
-    await endpoints.close();
+    await (await opening.catch(() => undefined))?.close();
   }
   return { summary: `stopped after ${passes} full pass(es)` };
+}
+
+/** Writes from the start (--leader-elect=false), or whenever this replica holds the Lease; resolves when `stop` aborts. */
+async function writeWhileLeading(options: LongLivedOptions, scheduler: PassScheduler, leaseNamespace: string | undefined): Promise<void> {
+  const { config, metrics, stop } = options;
+  const { log } = options.context;
+  if (!config.leaderElect) {
+    if (!config.dryRun) log.warn('--leader-elect=false: this replica writes; run only one');
+    options.startWriting(stop);
+    metrics.leader.set(1);
+    scheduler.within(0, 'writing');
+    await new Promise((resolve) => stop.addEventListener('abort', resolve, { once: true }));
+  } else {
+    const identity = identityFromEnv(options.env);
+    while (!stop.aborted) {
+      const ended = await runLeaderElection({
+        client: options.client,
+        namespace: leaseNamespace as string,
+        name: config.leaseName,
+        identity,
+        leaseDurationMs: config.leaseDurationMs,
+        renewDeadlineMs: config.renewDeadlineMs,
+        retryPeriodMs: config.retryPeriodMs,
+        signal: stop,
+        onStartedLeading(leading) {
+          log.info({ identity, lease: `${leaseNamespace}/${config.leaseName}` }, 'leading: this replica writes');
+          metrics.leader.set(1);
+          options.startWriting(leading);
+          // What the last leader may have left undone, and what changed while this one followed.
+          scheduler.within(0, 'started leading');
+        },
+        onStoppedLeading() {
+          options.stopWriting();
+          metrics.leader.set(0);
+          log.warn({ identity }, 'no longer leading: writes stopped');
+        },
+        onNewLeader: (holder) => log.info({ holder }, `the leader is ${holder || 'nobody'}`),
+        onError: (error) => log.warn({ err: error }, 'leader election: an attempt failed'),
+      });
+      if (ended === 'lost') log.error('lost the Lease (renewal failed within the renew deadline); standing as a candidate again');
+    }
+  }
 }

@@ -1,19 +1,25 @@
 /**
- * The work queue's limit on starts: at most `ratePerSecond` in any window of WINDOW_MS (a sliding window over the
- * last starts), as fast as --cmdb-concurrency lets them go within it.
+ * The limit on the controller's CMDB requests: at most `ratePerSecond` of them reach the CMDB in any second, writes
+ * and listings together, as fast as --cmdb-concurrency lets them go within that.
  *
- * The window is a little longer than a second because a CMDB counts arrivals, not starts: requests started at an
- * even pace reach it with a spread of latencies, so a strict second of starts puts one or two more than the rate into
- * some second of arrivals (npm run bench: 18 to 22 answers 429 in 2,000 at 200/s from a CMDB counting per second).
- * 20 ms of slack absorbs that jitter (a few ms on one machine; more across a network) for 2% of the rate. A small token bucket before it (to spread each second's
- * starts evenly) cost a whole second of a 10 s sync and did not stop those 429s; the concurrency already keeps the
- * CMDB from seeing more than --cmdb-concurrency requests at once.
+ * A CMDB counts arrivals, and an arrival lies somewhere between a request's start and its answer. Counting starts
+ * over a sliding second is not enough: latencies vary, so requests started a second apart can arrive closer together.
+ * The first requests of a process are the worst (npm run bench: 146 ms from start to arrival for the first listing,
+ * 110 ms for the first writes, then a few ms), and a CMDB counting per second answered one 429 per 2,000-record sync
+ * even with 20 ms of slack on the window. So a slot is held from the start until one window after the answer: any
+ * request that arrived within the last second either is still in flight or was answered within it, and both count.
+ * That is exact whatever the latency, and costs one latency per slot (a few ms on loopback, 1 to 5% of the rate
+ * against a CMDB 10 to 50 ms away), less than the slack it replaces cost on loopback.
  */
-export const WINDOW_MS = 1020;
+export const WINDOW_MS = 1000;
+/** When every slot is in flight: how soon to ask again (the work queue also asks as soon as one of its own ends). */
+const BUSY_RETRY_MS = 10;
 
 export interface RateLimiter {
-  /** Records a start and returns 0, or records nothing and returns the milliseconds until a start is allowed. */
+  /** Takes a slot and returns 0, or takes nothing and returns the milliseconds after which to ask again. */
   take(): number;
+  /** The request of a slot taken has ended (answered, failed or aborted): the slot comes back one window later. */
+  release(): void;
 }
 
 export interface WindowLimiterOptions {
@@ -22,11 +28,16 @@ export interface WindowLimiterOptions {
   now?: () => number;
 }
 
-/** Waits until the limiter allows a start, and records it (for callers that are not the work queue's pump). */
-export async function startAllowed(limiter: RateLimiter, signal: AbortSignal): Promise<void> {
+/** Runs one request in a slot of the limiter, waiting for one first (for callers that are not the work queue). */
+export async function inSlot<T>(limiter: RateLimiter, signal: AbortSignal, request: () => Promise<T>): Promise<T> {
   for (let wait = limiter.take(); wait > 0; wait = limiter.take()) {
     signal.throwIfAborted();
     await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  try {
+    return await request();
+  } finally {
+    limiter.release();
   }
 }
 
@@ -34,20 +45,30 @@ export function createWindowLimiter(options: WindowLimiterOptions): RateLimiter 
   const { ratePerSecond } = options;
   if (!(ratePerSecond >= 1) || !Number.isInteger(ratePerSecond)) throw new RangeError(`ratePerSecond must be a whole number of at least 1, not ${ratePerSecond}`);
   const now = options.now ?? (() => performance.now());
-  // The last `ratePerSecond` start times, as a ring: `next` is the oldest once the ring is full.
-  const starts = new Float64Array(ratePerSecond).fill(Number.NEGATIVE_INFINITY);
-  let next = 0;
+  // When each of the last `ended` requests ended, oldest at `head`: a ring, since they end in time order.
+  const ends = new Float64Array(ratePerSecond);
+  let head = 0;
+  let ended = 0;
+  let inFlight = 0;
   return {
     take() {
       const at = now();
-      const wait = (starts[next] ?? Number.NEGATIVE_INFINITY) + WINDOW_MS - at;
-      if (wait <= 0) {
-        starts[next] = at;
-        next = (next + 1) % ratePerSecond;
+      while (ended > 0 && (ends[head] as number) + WINDOW_MS <= at) {
+        head = (head + 1) % ratePerSecond;
+        ended--;
+      }
+      if (inFlight + ended < ratePerSecond) {
+        inFlight++;
         return 0;
       }
       // Whole milliseconds (timers take integers), rounded up so a timer never fires before the window allows.
-      return Math.max(1, Math.ceil(wait));
+      return ended > 0 ? Math.max(1, Math.ceil((ends[head] as number) + WINDOW_MS - at)) : BUSY_RETRY_MS;
+    },
+    release() {
+      if (inFlight === 0) throw new Error('a rate limiter slot released that was not taken');
+      inFlight--;
+      ends[(head + ended) % ratePerSecond] = now();
+      ended++;
     },
   };
 }

@@ -75,6 +75,11 @@ export class Reconciler implements PodHandler {
     });
   }
 
+  /** Lists the CMDB's records for the first list's pages (first-pages.ts), before any page comes. */
+  start(): void {
+    this.firstPages?.start();
+  }
+
   private podsListedOnce = false;
   private markListed!: () => void;
   /** Resolves once every scope has its first list (or 403). */

@@ -8,7 +8,7 @@ import type { Logger } from '../logger.ts';
 import type { CmdbRecord } from '../pod/record.ts';
 import { deadlineWithin } from '../retry/deadline.ts';
 import { withRetry } from '../retry/with-retry.ts';
-import { startAllowed, type RateLimiter } from './rate-limiter.ts';
+import { inSlot, type RateLimiter } from './rate-limiter.ts';
 
 export interface ListingOptions {
   cluster: string;
@@ -38,10 +38,7 @@ export async function listRecords(backend: CmdbBackend, options: ListingOptions)
   let pages = 0;
   let skipped = 0;
   for (;;) {
-    const page = await withRetry(async (budget) => {
-      if (options.limiter) await startAllowed(options.limiter, deadline.signal);
-      return list(options.cluster, budget, after);
-    }, {
+    const page = await withRetry(async (budget) => (options.limiter ? inSlot(options.limiter, deadline.signal, () => list(options.cluster, budget, after)) : list(options.cluster, budget, after)), {
       what: `list the CMDB's records of cluster ${options.cluster}${after === undefined ? '' : ` after ${after}`}`,
       deadline,
       attemptTimeoutMs: options.attemptTimeoutMs,

@@ -4,9 +4,10 @@
  *   - coalescing: a key is never in flight twice. Adding a queued key replaces its state (the latest wins); adding a
  *     key in flight makes it run once more, with the latest state, after the current run (unless the latest is the
  *     state being written: that run already does it). Adds in the same tick coalesce before anything starts.
- *   - at most `concurrency` operations in flight, and at most `ratePerSecond` started in any window of 1.02 s (a
- *     sliding window, rate-limiter.ts): a CMDB back from an outage sees the backlog drain at that rate, never a storm,
- *     and a CMDB that counts requests per second sees at most the rate in any second, network jitter included.
+ *   - at most `concurrency` operations in flight, and at most `ratePerSecond` reaching the CMDB in any second (each
+ *     holds its slot until a second after its answer, rate-limiter.ts): a CMDB back from an outage sees the backlog
+ *     drain at that rate, never a storm, and a CMDB that counts requests per second never sees more, whatever the
+ *     latency.
  *   - a transient failure (HookError.transient: CmdbUnavailableError) puts the key back after a per-key backoff; a
  *     permanent one (CmdbRejectedError, or a bug) is reported once and the key dropped until its state changes.
  *   - the signal stops it: nothing more starts, queued keys are dropped, in-flight operations get the same signal in
@@ -141,6 +142,7 @@ export function createWorkQueue<S>(options: WorkQueueOptions<S>): WorkQueue<S> {
 
   function finished(key: string, entry: Entry<S>, state: S, ok: boolean, error: unknown): void {
     inFlight--;
+    limiter.release();
     entry.running = false;
     const next = entry.next;
     entry.next = undefined;
