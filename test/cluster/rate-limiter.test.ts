@@ -68,12 +68,12 @@ test('a rate that cannot work is refused', () => {
 test('inSlot: a caller outside the work queue waits for the same window, holds its slot while the request runs, and gives it back', async () => {
   const limiter = createWindowLimiter({ ratePerSecond: 1 });
   const signal = new AbortController().signal;
-  assert.equal(await inSlot(limiter, signal, async () => 'first'), 'first');
+  assert.equal(await inSlot(limiter, signal, () => Promise.resolve('first')), 'first');
   const began = performance.now();
   await assert.rejects(inSlot(limiter, signal, async () => Promise.reject(new Error('refused'))), /refused/);
   assert.ok(performance.now() - began >= WINDOW_MS - 5, 'the second waited a window after the first ended');
   assert.ok(limiter.take() > 0, 'a failed request counted too: the window is full again');
   const stopped = new AbortController();
   stopped.abort();
-  await assert.rejects(inSlot(limiter, stopped.signal, async () => 'never'), { name: 'AbortError' });
+  await assert.rejects(inSlot(limiter, stopped.signal, () => Promise.resolve('never')), { name: 'AbortError' });
 });
