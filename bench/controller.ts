@@ -45,7 +45,7 @@ async function initialSync() {
 }
 
 /** The environment manifests/controller/deployment gives the controller that bears on its memory. */
-const DEPLOYMENT_ENV = { MALLOC_ARENA_MAX: '2' };
+const DEPLOYMENT_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' };
 
 /** 2 and 4. 10,000 pods: a first run writes their records, then RUNS restarts find everything in sync. */
 async function restart() {
