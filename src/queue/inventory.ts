@@ -16,6 +16,11 @@ export interface InventoryData {
   total: number;
   /** Sorted record ids. */
   ids: string[];
+  /**
+   * The namespaces the publisher watches (its --namespace), sorted; empty or absent: every namespace. The consumer
+   * retires only within them: a namespaced publisher's inventory says nothing of the other namespaces' records.
+   */
+  namespaces?: string[];
 }
 
 /** The CloudEvents subject of an inventory chunk, and its routing key. */
@@ -41,6 +46,8 @@ export interface InventoryOptions {
   cluster: string;
   pass: string;
   ids: Iterable<string>;
+  /** The publisher's --namespace list (empty: every namespace). */
+  namespaces?: readonly string[];
   at: Date;
   maxBodyBytes?: number;
 }
@@ -52,11 +59,12 @@ export interface InventoryOptions {
  */
 export function inventoryEvents(options: InventoryOptions): CloudEvent<InventoryData>[] {
   const { cluster, pass, at, maxBodyBytes = DEFAULT_MAX_BODY_BYTES } = options;
+  const namespaces = [...new Set(options.namespaces ?? [])].sort();
   if (!PASS_NAME.test(pass)) throw new TypeError(`inventory pass name ${JSON.stringify(pass)} must be 1 to 64 of A-Z a-z 0-9 _ -`);
   const ids = [...new Set(options.ids)].sort();
   // The envelope without ids, measured with the widest index and total a chunk can have.
   const widest = 9_999_999;
-  const overhead = encodeEvent(chunkEvent(cluster, pass, at, widest, widest, [])).length;
+  const overhead = encodeEvent(chunkEvent(cluster, pass, at, widest, widest, [], namespaces)).length;
   const chunks: string[][] = [[]];
   let size = overhead;
   for (const id of ids) {
@@ -71,11 +79,11 @@ export function inventoryEvents(options: InventoryOptions): CloudEvent<Inventory
     current.push(id);
     size += cost;
   }
-  return chunks.map((chunk, index) => chunkEvent(cluster, pass, at, index, chunks.length, chunk));
+  return chunks.map((chunk, index) => chunkEvent(cluster, pass, at, index, chunks.length, chunk, namespaces));
 }
 
-function chunkEvent(cluster: string, pass: string, at: Date, index: number, total: number, ids: string[]): CloudEvent<InventoryData> {
-  const data: InventoryData = { cluster, pass, index, total, ids };
+function chunkEvent(cluster: string, pass: string, at: Date, index: number, total: number, ids: string[], namespaces: string[]): CloudEvent<InventoryData> {
+  const data: InventoryData = { cluster, pass, index, total, ids, ...(namespaces.length > 0 ? { namespaces } : {}) };
   return new CloudEvent<InventoryData>({
     specversion: '1.0',
     id: `inventory.${pass}.${index}.${sha256(canonicalJson(data)).slice(0, 32)}`,

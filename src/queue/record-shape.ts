@@ -73,6 +73,7 @@ export function recordProblem(value: unknown): string | undefined {
 export function inventoryProblem(value: unknown): string | undefined {
   const problem = INVENTORY(value);
   if (problem !== undefined) return `data${problem.startsWith('.') ? '' : ' '}${problem}`;
-  const { index, total } = value as { index: number; total: number };
+  const { index, total, namespaces } = value as { index: number; total: number; namespaces?: unknown };
+  if (namespaces !== undefined && !(Array.isArray(namespaces) && namespaces.every((name) => typeof name === 'string' && name.length > 0))) return 'data.namespaces must be a list of namespace names';
   return index < total ? undefined : `data.index ${index} is not below data.total ${total}`;
 }

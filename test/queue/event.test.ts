@@ -136,6 +136,17 @@ describe('inventory', () => {
     assert.notDeepEqual(inventoryEvents({ cluster: 'prod', pass, ids: ids.slice(1), at }).map((event) => event.id), once);
   });
 
+  it('carries the publisher\'s namespaces, sorted, in every chunk; none for a publisher of every namespace', () => {
+    const events = inventoryEvents({ cluster: 'prod', pass, ids, at, maxBodyBytes: 64 * 1024, namespaces: ['shop', 'ads', 'shop'] });
+    assert.ok(events.length > 1);
+    for (const event of events) {
+      const result = decoded(encodeEvent(event));
+      assert.ok(result.ok && result.kind === 'inventory');
+      assert.deepEqual(result.inventory.namespaces, ['ads', 'shop']);
+    }
+    assert.equal(inventoryEvents({ cluster: 'prod', pass, ids, at }).at(0)?.data?.namespaces, undefined);
+  });
+
   it('refuses a pass name that cannot be a subject token, and decoding refuses an index past the total', () => {
     assert.throws(() => inventoryEvents({ cluster: 'prod', pass: 'a.b', ids, at }), /pass name "a.b"/);
     const [chunk] = inventoryEvents({ cluster: 'prod', pass, ids: ids.slice(0, 2), at });

@@ -16,8 +16,8 @@ const CLUSTER = 'c1';
 const log = createLogger({ level: 'silent', command: 'consume' });
 const budget = () => budgetWithin(createDeadline(performance.now() + 5000), 1000);
 
-function recordOf(index: number, observedAt: Date): CmdbRecord {
-  const pod: PodIdentity = { name: `web-${index}`, uid: `0b7e4f0e-8f3c-4d5e-9a6b-${String(index).padStart(12, '0')}`, namespace: 'shop', ip: '10.1.2.3', ips: ['10.1.2.3'], nodeName: 'node-1', hostIp: '192.168.0.7', labels: {}, annotations: {}, notes: [] };
+function recordOf(index: number, observedAt: Date, namespace = 'shop'): CmdbRecord {
+  const pod: PodIdentity = { name: `web-${index}`, uid: `0b7e4f0e-8f3c-4d5e-9a6b-${String(index).padStart(12, '0')}`, namespace, ip: '10.1.2.3', ips: ['10.1.2.3'], nodeName: 'node-1', hostIp: '192.168.0.7', labels: {}, annotations: {}, notes: [] };
   return { ...buildRecord(pod, { cluster: CLUSTER, container: 'app', app: 'web', fields: {} }, 'ready'), observedAt: observedAt.toISOString() };
 }
 
@@ -71,4 +71,29 @@ test('a record observed after the pass started, and a pass older than one applie
   assert.deepEqual(await take.take(chunk(newer, records.slice(0, 2).map((record) => record.id))), [], 'web-2 registered after the pass began');
   const older = inventoryPass(new Date(started.getTime() - 60_000), 'p');
   assert.deepEqual(await take.take(chunk(older, [records[0]?.id ?? ''])), [], 'a late redelivery of an older inventory');
+});
+
+test('an inventory of a publisher with --namespace retires within its namespaces only; each scope keeps its own "older than"', async () => {
+  const shop = [0, 1, 2, 3, 4].map((index) => recordOf(index, hourAgo()));
+  const ads = [5, 6].map((index) => recordOf(index, hourAgo(), 'ads'));
+  const backend = await cmdbWith([...shop, ...ads]);
+  const take = retirer(backend);
+  const started = new Date();
+  const shopPass = { ...chunk(inventoryPass(started, 'publisher-shop'), shop.slice(0, 4).map((record) => record.id)), namespaces: ['shop'] };
+  // Read as the whole cluster's, web-4, web-5 and web-6 would be missing (3 of 7, under half): all three retired.
+  assert.deepEqual((await take.take(shopPass)).map((record) => record.pod.name), ['web-4'], 'only the shop record its inventory does not name');
+  // The publisher of ads passed a moment before the shop one: not older than anything of its own scope, so applied.
+  const adsPass = { ...chunk(inventoryPass(new Date(started.getTime() - 1000), 'publisher-ads'), [ads[0]?.id ?? '']), namespaces: ['ads'] };
+  assert.deepEqual((await take.take(adsPass)).map((record) => record.pod.name), ['web-6']);
+  // And within a scope, an older pass is still a late redelivery.
+  const adsOlder = { ...chunk(inventoryPass(new Date(started.getTime() - 5000), 'publisher-ads'), []), namespaces: ['ads'] };
+  assert.deepEqual(await take.take(adsOlder), [], 'older than the ads pass applied: ignored');
+});
+
+test('an inventory chunk with namespaces that are not a list of names is a poison message', async () => {
+  const { inventoryProblem } = await import('../../src/queue/record-shape.ts');
+  assert.equal(inventoryProblem({ ...chunk('p', []), namespaces: ['shop'] }), undefined);
+  assert.equal(inventoryProblem(chunk('p', [])), undefined, 'absent: every namespace (publishers before namespaces were carried)');
+  assert.match(inventoryProblem({ ...chunk('p', []), namespaces: 'shop' }) ?? '', /data\.namespaces must be a list of namespace names/);
+  assert.match(inventoryProblem({ ...chunk('p', []), namespaces: [''] }) ?? '', /data\.namespaces/);
 });

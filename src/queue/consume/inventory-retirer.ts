@@ -6,7 +6,10 @@
  * is cleaned up this way, never what the inventory could not know of:
  *   - a record is matched by its pod uid, so every backend's listed ids work (ServiceNow lists `<pod uid>_*`);
  *   - a record observed at or after the pass started is kept (its registration overtook the inventory);
- *   - an inventory older than one already applied is ignored (a late redelivery).
+ *   - an inventory older than one already applied is ignored (a late redelivery);
+ *   - an inventory from a publisher with --namespace names its namespaces, and only their records are compared with
+ *     it (the other namespaces' records are no more missing than their pods); its grace clock, its half rule and
+ *     its "older than" are its own, apart from those of inventories of other namespaces.
  * Chunks are kept in this process only: with several consumer replicas, a pass whose chunks went to different
  * replicas is acted on by none, and the next pass tries again.
  */
@@ -41,8 +44,8 @@ export function passStartedAt(pass: string): number {
 export class InventoryRetirer {
   readonly #options: InventoryRetirerOptions;
   readonly #passes = new Map<string, { total: number; parts: Map<number, string[]>; firstAt: number }>();
-  readonly #clock = new OrphanClock();
-  #newest = 0;
+  /** Per scope (the inventory's namespaces, "" for every namespace): its orphan clock and its newest pass applied. */
+  readonly #scopes = new Map<string, { clock: OrphanClock; newest: number }>();
 
   constructor(options: InventoryRetirerOptions) {
     this.#options = options;
@@ -58,7 +61,10 @@ export class InventoryRetirer {
     entry.parts.set(chunk.index, chunk.ids);
     if (entry.parts.size < entry.total) return [];
     const startedAt = passStartedAt(chunk.pass);
-    if (!(startedAt >= this.#newest)) {
+    const namespaces = chunk.namespaces ?? [];
+    const scopeKey = [...namespaces].sort().join(',');
+    const scope = this.#scopes.get(scopeKey) ?? { clock: new OrphanClock(), newest: 0 };
+    if (!(startedAt >= scope.newest)) {
       this.#passes.delete(chunk.pass);
       log.debug({ pass: chunk.pass }, 'an inventory older than one already applied: ignored');
       return [];
@@ -67,14 +73,16 @@ export class InventoryRetirer {
     const listing = await listRecords(this.#options.backend(), { cluster: this.#options.cluster, signal: this.#options.signal, log, attemptTimeoutMs: this.#options.attemptTimeoutMs, withinMs: LISTING_MS });
     // Only now is the pass done: a failed listing leaves its chunks here for the redelivery.
     this.#passes.delete(chunk.pass);
-    this.#newest = startedAt;
+    scope.newest = startedAt;
+    this.#scopes.set(scopeKey, scope);
+    const records = namespaces.length > 0 ? listing.records.filter((record) => namespaces.includes(record.namespace)) : listing.records;
     const kept = (record: CmdbRecord) => live.has(record.pod?.uid) || !(Date.parse(record.observedAt) < startedAt);
-    const desired = new Map(listing.records.filter(kept).map((record) => [record.id, record]));
+    const desired = new Map(records.filter(kept).map((record) => [record.id, record]));
     const plan = planPass({
       cluster: this.#options.cluster,
       policy: 'sync',
       desired,
-      listed: listing.records,
+      listed: records,
       podPhases: new Map(),
       notListable: [],
       orphanGraceMs: this.#options.orphanGraceMs,
@@ -82,12 +90,12 @@ export class InventoryRetirer {
       now: new Date(),
       // The clock's first sighting counts as just now, which a grace of 0 would still wait for: without it, a
       // record is due as soon as an inventory misses it (its observedAt is before the pass, see kept()).
-      ...(this.#options.orphanGraceMs > 0 ? { clock: this.#clock } : {}),
+      ...(this.#options.orphanGraceMs > 0 ? { clock: scope.clock } : {}),
     });
     if (plan.retireBlocked) log.error(plan.retireBlocked, `inventory ${chunk.pass}: ${plan.retireBlocked.due} of ${plan.retireBlocked.owned} owned records are missing from it, more than half; nothing retired`);
     if (plan.capped > 0) log.warn({ capped: plan.capped }, `inventory ${chunk.pass}: ${plan.capped} retirements held back by --max-retire until the next inventory`);
     const due = plan.actions.filter((action) => action.kind === 'retire').map((action) => action.record);
-    log.info({ pass: chunk.pass, ids: live.size, records: listing.records.length, due: due.length, waiting: plan.waiting }, `inventory ${chunk.pass} complete: ${due.length} record(s) to retire`);
+    log.info({ pass: chunk.pass, ids: live.size, records: records.length, ...(namespaces.length > 0 ? { namespaces } : {}), due: due.length, waiting: plan.waiting }, `inventory ${chunk.pass} complete: ${due.length} record(s) to retire`);
     return due;
   }
 }

@@ -29,6 +29,8 @@ export interface BrokerSinkOptions {
   cluster: string;
   /** Who publishes (the pod name): part of each inventory's pass name. */
   identity: string;
+  /** The controller's --namespace list (empty: every namespace), carried in each inventory. */
+  namespaces?: readonly string[];
   log: Logger;
   /** Publishes in flight, at most. */
   concurrency?: number;
@@ -85,7 +87,7 @@ export function createBrokerSink(options: BrokerSinkOptions): ControllerSink {
       const now = new Date();
       inventories = inventories.then(async () => {
         const pass = inventoryPass(now, options.identity);
-        for (const event of inventoryEvents({ cluster: options.cluster, pass, ids, at: now })) {
+        for (const event of inventoryEvents({ cluster: options.cluster, pass, ids, at: now, namespaces: options.namespaces ?? [] })) {
           await publisher.publish({ id: event.id, key: INVENTORY_SUBJECT, type: event.type, body: encodeEvent(event) }, signal);
         }
         log.debug({ pass, ids: ids.size }, 'inventory published');

@@ -27,7 +27,7 @@ export async function runPublisher(config: ControllerConfig, settings: BrokerSet
     starting.dispose();
   }
   log.info({ sink: settings.kind }, `publishing to ${brokerPlace(settings)}`);
-  const sink = createBrokerSink({ name: settings.kind, publisher: transport.publisher(), cluster: config.cluster, identity: identityFromEnv(context.env), log });
+  const sink = createBrokerSink({ name: settings.kind, publisher: transport.publisher(), cluster: config.cluster, identity: identityFromEnv(context.env), namespaces: config.namespaces, log });
   try {
     return await runController(config, sink, context);
   } finally {
