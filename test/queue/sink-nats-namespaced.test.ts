@@ -46,7 +46,7 @@ test('a namespaced publisher\'s inventory retires within its namespaces only', a
   await publisher.stop();
   await consumer.stop();
 
-  assert.deepEqual(live().map((record) => `${record.namespace}/${record.pod.name}`).sort(), ['ads/ads-0', 'ads/ads-1', 'shop/web-a', 'shop/web-b', 'shop/web-c']);
+  assert.deepEqual(live().map((record) => `${String(record.namespace)}/${record.pod.name}`).sort(), ['ads/ads-0', 'ads/ads-1', 'shop/web-a', 'shop/web-b', 'shop/web-c']);
   assert.deepEqual(scene.cmdb.writes().filter((request) => request.method === 'DELETE').map((request) => request.path), [`/records/${lost.id}`], 'one DELETE: the shop leftover');
   const complete = consumer.logs().filter((line) => String(line.msg).includes('complete:'));
   assert.ok(complete.length >= 2, 'several inventories applied');
