@@ -8,18 +8,18 @@
 import type { CmdbRecord } from '../pod/record.ts';
 
 export class LandedWrites {
-  /** By the id list() gives: the record as the CMDB now keeps it, or undefined once removed. */
-  private landed: Map<string, CmdbRecord | undefined> | undefined;
+  /** One per listing under way, by the id list() gives: the record as the CMDB now keeps it, or undefined once removed. */
+  private readonly active = new Set<Map<string, CmdbRecord | undefined>>();
 
   /** Runs one listing, and lays over it what landed while it ran. */
   async around(list: () => Promise<CmdbRecord[]>): Promise<CmdbRecord[]> {
     const landed = new Map<string, CmdbRecord | undefined>();
-    this.landed = landed;
+    this.active.add(landed);
     let records: CmdbRecord[];
     try {
       records = await list();
     } finally {
-      if (this.landed === landed) this.landed = undefined;
+      this.active.delete(landed);
     }
     if (landed.size === 0) return records;
     const byId = new Map(records.map((record) => [record.id, record]));
@@ -32,6 +32,6 @@ export class LandedWrites {
 
   /** A write that landed: `record` in the listing's form, or undefined for a record removed. */
   add(id: string, record: CmdbRecord | undefined): void {
-    this.landed?.set(id, record);
+    for (const landed of this.active) landed.set(id, record);
   }
 }

@@ -14,13 +14,13 @@ import { desiredRecords, FINISHED_PHASES, keptRecordIds, podPhases } from './des
 import { formatPlan } from './format-plan.ts';
 import { ALL_NAMESPACES, type Pod, type PodHandler, type SyncInfo } from './kube/pod-cache.ts';
 import { OrphanClock } from './orphan-clock.ts';
-import { isLiveKnown, knownRecord, planAgainstKnown, type KnownRecord } from './known-records.ts';
+import { planAgainstKnown } from './known-records.ts';
+import { KnownStore } from './known-store.ts';
 import { liveOwnedIds, planPass, type Plan, type PlanAction } from './plan.ts';
 import type { PassScheduler } from './pass-scheduler.ts';
 import { HOOK_GRACE_MS, hookGraceLeft } from './hook-grace.ts';
 import { registersItself } from './registers-itself.ts';
 import { FirstPages } from './first-pages.ts';
-import { LandedWrites } from './landed-writes.ts';
 
 /** Where the plan's actions go: the work queue of the leader; none while another replica leads. */
 export interface Writer {
@@ -49,11 +49,9 @@ export interface ReconcilerOptions {
 export class Reconciler implements PodHandler {
   private readonly options: ReconcilerOptions;
   private readonly pods = new Map<string, Pod>();
-  /** The records of the last listing, moved on by the controller's own writes, kept slim (known-records.ts). */
-  private readonly known = new Map<string, KnownRecord>();
+  /** The records of the last listing, moved on by the controller's own writes (known-store.ts). */
+  private readonly known: KnownStore;
   private readonly clock = new OrphanClock();
-  /** What the writer landed while a full pass was listing (landed-writes.ts). */
-  private readonly landed = new LandedWrites();
   /** When this controller first saw each pod (by uid). */
   private readonly firstSeen = new Map<string, number>();
   private info: SyncInfo = { complete: false, notListable: [ALL_NAMESPACES], relisted: [] };
@@ -65,9 +63,12 @@ export class Reconciler implements PodHandler {
 
   constructor(options: ReconcilerOptions) {
     this.options = options;
+    this.known = new KnownStore({ cluster: options.config.cluster, ...(options.comparable ? { comparable: options.comparable } : {}), sharedUid: (uid) => this.pods.get(uid)?.metadata?.uid });
     if (options.config.once || options.config.dryRun) return;
     this.firstPages = new FirstPages({
-      listRecords: async () => this.know(await this.listScoped()),
+      listRecords: async () => {
+        await this.known.relist(() => this.listScoped());
+      },
       plan: (pod) => {
         for (const action of this.planPod(pod)) if (!this.leftToHook(action)) this.writer?.write(action, pod);
       },
@@ -102,9 +103,7 @@ export class Reconciler implements PodHandler {
   }
 
   get recordCount(): number {
-    let live = 0;
-    for (const known of this.known.values()) if (isLiveKnown(known)) live++;
-    return live;
+    return this.known.liveCount();
   }
 
   /** Starts (or stops, with undefined) writing: the leader has a writer, a follower none. */
@@ -115,25 +114,13 @@ export class Reconciler implements PodHandler {
 
   page(pods: Pod[]): void {
     if (!this.firstPages) return;
-    const now = Date.now();
-    for (const pod of pods) {
-      const uid = pod.metadata?.uid;
-      if (!uid) continue;
-      this.pods.set(uid, pod);
-      if (!this.firstSeen.has(uid)) this.firstSeen.set(uid, now);
-    }
+    this.see(pods);
     this.firstPages.add(pods);
   }
 
   synced(pods: Pod[], info: SyncInfo): void {
     this.pods.clear();
-    const now = Date.now();
-    for (const pod of pods) {
-      const uid = pod.metadata?.uid;
-      if (!uid) continue;
-      this.pods.set(uid, pod);
-      if (!this.firstSeen.has(uid)) this.firstSeen.set(uid, now);
-    }
+    this.see(pods);
     for (const uid of this.firstSeen.keys()) if (!this.pods.has(uid)) this.firstSeen.delete(uid);
     this.info = info;
     const first = !this.podsListedOnce;
@@ -156,8 +143,7 @@ export class Reconciler implements PodHandler {
   modified(pod: Pod): void {
     const uid = pod.metadata?.uid;
     if (!uid) return;
-    this.pods.set(uid, pod);
-    if (!this.firstSeen.has(uid)) this.firstSeen.set(uid, Date.now());
+    this.see([pod]);
     this.podChanged(pod);
     // A finished pod (evicted: Failed, its object kept) is as gone as a deleted one: the grace counts from now, and
     // the pass after it retires the records, rather than the next --resync starting the clock.
@@ -182,12 +168,11 @@ export class Reconciler implements PodHandler {
     // The first pass after pages planned as they came: their creates and updates are in the work queue already.
     const paged = (await this.firstPages?.done()) ?? false;
     this.firstPages = undefined;
-    const records = await this.landed.around(() => this.listScoped());
-    this.know(records);
+    const records = await this.known.relist(() => this.listScoped());
     this.listed = true;
     const { config } = this.options;
     const pods = [...this.pods.values()];
-    const desired = desiredRecords({ pods, cluster: config.cluster, fields: config.fields, existing: liveOwnedIds(records, config.cluster), listedId: (record) => this.listedId(record), onProblem: (problem) => this.options.log.warn({ problem }, 'a pod\'s cmdb-hook.io/ annotations name what is not there') });
+    const desired = desiredRecords({ pods, cluster: config.cluster, fields: config.fields, existing: liveOwnedIds(records, config.cluster), listedId: (record) => this.known.listedId(record), onProblem: (problem) => this.options.log.warn({ problem }, 'a pod\'s cmdb-hook.io/ annotations name what is not there') });
     const plan = planPass({
       cluster: config.cluster,
       policy: config.policy,
@@ -216,6 +201,17 @@ export class Reconciler implements PodHandler {
     return plan;
   }
 
+  /** Keeps the pods by uid, noting when each was first seen. */
+  private see(pods: Pod[]): void {
+    const now = Date.now();
+    for (const pod of pods) {
+      const uid = pod.metadata?.uid;
+      if (!uid) continue;
+      this.pods.set(uid, pod);
+      if (!this.firstSeen.has(uid)) this.firstSeen.set(uid, now);
+    }
+  }
+
   private async listScoped(): Promise<CmdbRecord[]> {
     const all = await this.options.listRecords();
     // With --namespace, a record of another namespace is no business of this controller: its pod is not watched, so
@@ -224,25 +220,9 @@ export class Reconciler implements PodHandler {
     return scope.length > 0 ? all.filter((record) => scope.includes(record.namespace)) : all;
   }
 
-  private know(records: CmdbRecord[]): void {
-    this.known.clear();
-    for (const record of records) this.known.set(record.id, this.slim(record));
-  }
-
   /** A write the writer made: the records known move on with it. */
   written(action: PlanAction, removed: boolean): void {
-    if (action.kind !== 'retire') {
-      const listed = this.options.comparable ? this.options.comparable(action.record) : action.record;
-      this.known.set(listed.id, this.slim(action.record));
-      this.landed.add(listed.id, listed);
-    } else if (removed) {
-      this.known.delete(action.record.id);
-      this.landed.add(action.record.id, undefined);
-    } else {
-      const retired = { ...action.record, state: 'terminated' as const };
-      this.known.set(action.record.id, this.slim(retired));
-      this.landed.add(action.record.id, retired);
-    }
+    this.known.written(action, removed);
     const pod = this.podOf(action.record);
     if (pod) this.reportPod(pod);
   }
@@ -261,24 +241,12 @@ export class Reconciler implements PodHandler {
   private startOrphanClocks(gone: (uid: string) => boolean): boolean {
     const now = Date.now();
     let started = false;
-    for (const [id, known] of this.known) {
+    for (const [id, known] of this.known.byId) {
       if (known.state === 'terminated' || !gone(known.podUid)) continue;
       this.clock.missingSince(id, now);
       started = true;
     }
     return started;
-  }
-
-  private slim(record: CmdbRecord): KnownRecord {
-    const known = knownRecord(record, this.options.config.cluster, this.options.comparable ? this.options.comparable(record) : record);
-    // The pod's own uid string rather than the listing's copy of the same text (10,000 copies otherwise).
-    const uid = this.pods.get(known.podUid)?.metadata?.uid;
-    return uid ? { ...known, podUid: uid } : known;
-  }
-
-  /** The id under which list() gives the record. */
-  private listedId(record: CmdbRecord): string {
-    return this.options.comparable ? this.options.comparable(record).id : record.id;
   }
 
   private podOf(record: CmdbRecord): Pod | undefined {
@@ -289,13 +257,13 @@ export class Reconciler implements PodHandler {
     const { config } = this.options;
     // One pod at a time, so the known records are asked by id: building the set of every live id here cost
     // O(records) per pod event, O(pods x records) for a relist (npm run bench: 5.8 of 10.4 s of CPU at 10,000 pods).
-    const existing = { has: (id: string) => isLiveKnown(this.known.get(id)) };
-    return desiredRecords({ pods: [pod], cluster: config.cluster, fields: config.fields, existing, listedId: (record) => this.listedId(record) });
+    const existing = { has: (id: string) => this.known.isLive(id) };
+    return desiredRecords({ pods: [pod], cluster: config.cluster, fields: config.fields, existing, listedId: (record) => this.known.listedId(record) });
   }
 
   /** One pod against the records known: its creates and updates, never a retirement. */
   private planPod(pod: Pod, desired = this.desiredOf(pod)): PlanAction[] {
-    return planAgainstKnown(desired, this.known, this.options.config.policy, this.options.comparable ?? ((record) => record));
+    return planAgainstKnown(desired, this.known.byId, this.options.config.policy, this.options.comparable ?? ((record) => record));
   }
 
   private podChanged(pod: Pod): void {
@@ -313,10 +281,7 @@ export class Reconciler implements PodHandler {
 
   private reportPod(pod: Pod, desired = this.desiredOf(pod)): void {
     if (!this.options.onPodState) return;
-    const registered = desired.size > 0 && [...desired.values()].every((record) => {
-      const known = this.known.get(this.listedId(record));
-      return known !== undefined && known.state !== 'terminated';
-    });
+    const registered = desired.size > 0 && [...desired.values()].every((record) => this.known.holds(record));
     this.options.onPodState(pod, registered);
   }
 }

@@ -2,8 +2,8 @@
 // consumer killed between its CMDB write and its ack, the publisher cut off from the broker while pods change.
 // The Kubernetes API stand-in is the source, the sandbox CMDB the end; asserted on the CMDB's final state and its
 // request log. The broker is stopped cleanly, not killed: RabbitMQ 3.10.8 can bring a young quorum queue back
-// without a leader after a SIGKILL (see queue/rabbitmq/amqp-connection.ts). The cut lasts 10 s (the issue names
-// 60 s): the client's reconnect backoff is capped at 5 s, so from 5 s on a longer cut only adds attempts 5 s apart.
+// without a leader after a SIGKILL (see queue/rabbitmq/amqp-connection.ts). The cut lasts 60 s, as the issue names it
+// (the client's reconnect backoff is capped at 5 s: attempts 5 s apart through the cut).
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
@@ -12,7 +12,7 @@ import { startTcpCut } from '../support/tcp-cut.ts';
 import { liveIn, logged, readyOrFail, selected, startRabbitScene, type RabbitScene } from './sink-rabbitmq-support.ts';
 
 const DOWN_MS = 4_000;
-const CUT_MS = 10_000;
+const CUT_MS = 60_000;
 
 let rabbit: RabbitScene;
 before(async () => {
