@@ -48,7 +48,10 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   let client: Got | undefined;
   // Agents of our own, not Node's global ones: with NODE_USE_ENV_PROXY=1 in the app container, the global agents send
   // everything through the app's HTTP(S)_PROXY. Made on first send: http and https cannot be loaded while the
-  // startup snapshot is built (scripts/bundle-prelude.cjs).
+  // startup snapshot is built (scripts/bundle-prelude.cjs). Keep-alive: the long-running modes send thousands of
+  // requests to one CMDB, and a TCP (and TLS) handshake per request cost a fifth of the controller's CPU in its first
+  // run; Node's agent honours the server's Keep-Alive timeout, idle sockets do not hold a hook's process open, and a
+  // socket the CMDB closed under a reused request fails as transient, which the retry layer retries.
   let agents: { http: http.Agent; https: https.Agent } | undefined;
   const load = async (): Promise<Got> => {
     // Loaded on first use: got is the heaviest module here, and --dry-run, --help and config errors never need it.
@@ -90,7 +93,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
           signal: attempt.signal,
           // What is left of the attempt's time: an attempt of several requests never takes longer than one allows.
           timeout: { request: timerMs(attempt.endsAt - performance.now()) },
-          agent: (agents ??= { http: new http.Agent(), https: new https.Agent() }),
+          agent: (agents ??= { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) }),
         });
         answer = await readAnswer(stream, request.form !== undefined || request.body !== undefined, (request.answerLimit ?? ONE_RECORD).bytes);
       } catch (error) {
