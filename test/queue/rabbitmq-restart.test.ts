@@ -9,16 +9,19 @@ import { startRabbitMq, type RabbitMqServer } from '../support/brokers/rabbitmq-
 import { WARN, INFO } from '../support/capture-log.ts';
 import { messageOf, transportOf, uniqueName, until } from './rabbitmq-support.ts';
 
+const QUEUE_SETTLED_MS = 2_000;
+
 let server: RabbitMqServer;
 before(async () => {
   server = await startRabbitMq();
 });
 after(() => server?.close());
 
-test('the broker restarted mid-stream: every confirmed message is there, publishing resumes by itself', async (t) => {
+test('the broker killed (SIGKILL) and restarted mid-stream: every confirmed message is there, publishing resumes by itself', async (t) => {
   const names = { exchange: uniqueName('x'), queue: uniqueName('q') };
   const { transport, logged } = transportOf(t, server, names);
   await transport.declare(AbortSignal.timeout(10_000));
+  const declaredAt = performance.now();
   const publisher = transport.publisher();
   const total = 300;
   const confirmed: string[] = [];
@@ -38,13 +41,16 @@ test('the broker restarted mid-stream: every confirmed message is there, publish
         }
       }
       confirmed.push(message.id);
-      await sleep(5);
+      await sleep(10);
     }
   })();
   await until('a third published', () => confirmed.length >= total / 3);
-  // Stopped, not killed: after a SIGKILL, RabbitMQ 3.10.8 sometimes brings a young quorum queue back without a leader
-  // ("leader call - leader not known" in its log, for as long as we watched, 10 minutes): no client can mend that.
-  await server.stop();
+  // The broker's own limit, not ours: RabbitMQ 3.10.8 loses a single-node quorum queue killed within about a second
+  // of its declaration (it comes back with no leader and no messages: 0 of 200 confirmed messages back at 500 ms,
+  // 200 of 200 at 1, 2, 3, 5 and 20 s; rabbitmq-server#10070). A queue is declared once and lives on, so the kill
+  // comes mid-stream but after that first second.
+  await sleep(Math.max(0, declaredAt + QUEUE_SETTLED_MS - performance.now()));
+  await server.kill();
   const killedAt = confirmed.length;
   await sleep(500);
   const downFor = performance.now();
@@ -62,11 +68,11 @@ test('the broker restarted mid-stream: every confirmed message is there, publish
   stop.abort();
   await consuming;
 
-  assert.ok(killedAt < total, 'the broker went away while messages were still being published');
+  assert.ok(killedAt < total, 'the broker was killed while messages were still being published');
   assert.equal(confirmed.length, total);
   assert.deepEqual(confirmed.filter((id) => !consumed.has(id)), []);
   const twice = [...consumed.values()].filter((count) => count > 1).length;
-  console.log(`${total} published across a broker restart (${killedAt} before it), ${refused.length} refusals on the way; ${consumed.size} distinct consumed, ${twice} more than once`);
+  console.log(`${total} published across a broker kill and restart (${killedAt} before it), ${refused.length} refusals on the way; ${consumed.size} distinct consumed, ${twice} more than once`);
   for (const reason of new Set(refused.map((message) => message.replace(/event-\d+|pod-\d+/g, 'N')))) console.log(`  refused: ${reason}`);
   assert.ok(logged.at(WARN).some((line) => line.msg === 'lost the connection to the broker; reconnecting'));
   assert.ok(logged.at(INFO).some((line) => line.msg === 'reconnected to the broker'));

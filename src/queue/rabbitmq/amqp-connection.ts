@@ -8,8 +8,8 @@ import type { AmqpEndpoint } from './amqp-settings.ts';
 
 type Model = amqp.ChannelModel;
 
-// A quorum queue without a leader (seen on RabbitMQ 3.10.8 after a SIGKILL) never answers a consume: amqplib would
-// wait on that setup forever and never reconnect again. Past this, the connection is dropped and tried anew.
+// A quorum queue without a leader never answers a consume (RabbitMQ 3.10.8 brings one back so when it was killed
+// within about a second of the queue's declaration): amqplib would wait on that setup forever and never reconnect. Past this, the connection is dropped and tried anew.
 const SETUP_WITHIN_MS = 30_000;
 /** Work to redo on every (re)connection, such as a consumer's channel: amqplib recovers the connection only. */
 export type ConnectionHook = (model: Model) => Promise<void>;
