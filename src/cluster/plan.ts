@@ -17,7 +17,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { AGENT_NAME } from '../version.ts';
-import type { CmdbRecord } from '../pod/record.ts';
+import { withoutVersion, type CmdbRecord } from '../pod/record.ts';
 import { FINISHED_PHASES } from './desired-state.ts';
 import { ALL_NAMESPACES } from './kube/pod-cache.ts';
 import type { OrphanClock } from './orphan-clock.ts';
@@ -77,7 +77,8 @@ export function liveOwnedIds(listed: readonly CmdbRecord[], cluster: string): Se
 }
 
 export function changedFacts(listed: CmdbRecord, desired: CmdbRecord): string[] {
-  return FACTS.filter((fact) => !isDeepStrictEqual(listed[fact] ?? null, desired[fact] ?? null));
+  const [was, wanted] = [withoutVersion(listed), withoutVersion(desired)];
+  return FACTS.filter((fact) => !isDeepStrictEqual(was[fact] ?? null, wanted[fact] ?? null));
 }
 
 export function planPass(input: PlanInput): Plan {

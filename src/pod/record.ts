@@ -7,7 +7,12 @@ export interface CmdbRecord {
   id: string;
   cluster: string;
   namespace: string;
-  pod: { name: string; uid: string; ip: string | null; ips: string[] };
+  /**
+   * `resourceVersion`: the pod object's `metadata.resourceVersion` the record was derived from, written by `consume`
+   * only (hooks cannot see it). A consumer that takes the queue over reads it back so that it never writes an older
+   * transition over a newer one. No fact: no comparison looks at it (withoutVersion).
+   */
+  pod: { name: string; uid: string; ip: string | null; ips: string[]; resourceVersion?: string };
   container: string;
   node: { name: string | null; ip: string | null };
   app: string | null;
@@ -17,6 +22,13 @@ export interface CmdbRecord {
   state: 'ready' | 'terminated';
   observedAt: string;
   agent: { name: string; version: string };
+}
+
+/** The record without `pod.resourceVersion`, for comparisons: a pod version is when, not what. */
+export function withoutVersion(record: CmdbRecord): CmdbRecord {
+  if (record.pod?.resourceVersion === undefined) return record;
+  const { resourceVersion: _resourceVersion, ...pod } = record.pod;
+  return { ...record, pod };
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CloudEvent } from 'cloudevents';
-import type { CmdbRecord } from '../pod/record.ts';
+import { withoutVersion, type CmdbRecord } from '../pod/record.ts';
 
 export const EVENT_TYPES = {
   registered: 'io.cmdb-hook.container.registered',
@@ -42,10 +42,11 @@ export interface Transition {
 
 /**
  * What the record says about the cluster, without what depends on who observed it and when (`observedAt`, the
- * publisher's `agent`): two publishers looking at the same pod object build the same facts.
+ * publisher's `agent`, the consumer's `pod.resourceVersion`): two publishers looking at the same pod object build the same
+ * facts.
  */
 export function factsDigest(record: CmdbRecord): string {
-  const { observedAt: _observedAt, agent: _agent, ...facts } = record;
+  const { observedAt: _observedAt, agent: _agent, ...facts } = withoutVersion(record);
   return sha256(canonicalJson(facts)).slice(0, 32);
 }
 

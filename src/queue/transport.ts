@@ -29,6 +29,12 @@ export interface Delivery {
    * newer one arrived meanwhile.
    */
   readonly latest?: () => Promise<{ sequence: number; body: Uint8Array } | undefined>;
+  /**
+   * Which unbroken hold of the queue the delivery came in (RabbitMQ: a number per consuming channel), where another
+   * consumer may have held the queue in between; NATS leaves it out. What a consumer applied in an earlier session
+   * may have been overtaken by another consumer since.
+   */
+  readonly session?: number;
 }
 
 /** What the consumer decided: done; try again later (a transient CMDB failure); or never (a poison message). */

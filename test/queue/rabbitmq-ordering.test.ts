@@ -137,6 +137,56 @@ test('two consumers, transitions reordered and repeated, a cut before an ack: ev
   t.diagnostic(`${seen.length} deliveries (${byTwo.length} to consumer 2), ${cmdb.calls.length} CMDB calls (3 of them failed)`);
 });
 
+test('a consumer taking the queue over after a crash reads back what was applied: older copies behind the newer ones are not written', async (t) => {
+  const names = { exchange: uniqueName('x'), queue: uniqueName('q') };
+  const cmdb = createMemoryBackend();
+  const { transport: publishing } = transportOf(t, server, names);
+  await publishing.declare(AbortSignal.timeout(10_000));
+  const publisher = publishing.publisher();
+  const publish = async (transitions: Transition[]) => {
+    for (const transition of transitions) {
+      const event = transitionEvent(transition);
+      await publisher.publish({ id: event.id, key: transition.record.id, type: event.type, body: encodeEvent(event) }, AbortSignal.timeout(10_000));
+    }
+  };
+  const look = await (await inspector(t, server)).channel();
+  const drained = async () => (await look.checkQueue(names.queue)).messageCount === 0;
+  const consumer = (who: string) => {
+    const logged = captureLog('debug');
+    const { transport } = transportOf(t, server, { ...names, logger: logged.log });
+    const outcomes: string[] = [];
+    const apply = createApplier({ cluster: 'test', deregisterAction: 'retire', backend: () => cmdb, attemptTimeoutMs: 5000, signal: new AbortController().signal, log: logged.log, onOutcome: (kind, outcome) => outcomes.push(`${kind} ${outcome}`) });
+    const stop = new AbortController();
+    const running = transport.consumer({ concurrency: 4 }).run(apply, stop.signal);
+    return { who, logged, outcomes, end: async () => { stop.abort(); await running; await transport.close(); } };
+  };
+  const facts = (n: number) => cmdb.records.get(recordOf(n, '').id);
+
+  // The first consumer applies pod 0 up to version 30 and pod 1's end, acknowledges them, and is gone (its memory
+  // with it, as a crashed process's).
+  await publish([registered(0, '10'), registered(0, '30'), registered(1, '10'), gone(1)]);
+  const first = consumer('first');
+  await until('the first consumer applied everything', async () => facts(0)?.labels.facts === '30' && facts(1)?.state === 'terminated' && (await drained()));
+  await first.end();
+  assert.equal(facts(0)?.pod.resourceVersion, '30', 'the pod version went into the CMDB with the record');
+
+  // A second publisher, behind the first, sends older copies; the next consumer takes the queue over.
+  await publish([registered(0, '20'), registered(1, '10')]);
+  const next = consumer('next');
+  await until('the older copies taken', () => next.outcomes.length === 2 && drained());
+  assert.equal(facts(0)?.labels.facts, '30', 'version 20 was not written over 30');
+  assert.equal(facts(1)?.state, 'terminated', 'the ended record did not come back');
+  assert.deepEqual(next.outcomes, ['registered skipped', 'registered skipped']);
+  assert.ok(next.logged.lines.some((line) => /read what was applied to 2 records back from the CMDB/.test(String(line.msg))), 'it read the memory back once');
+
+  // A newer transition still goes through.
+  await publish([registered(0, '40')]);
+  await until('version 40 written', () => facts(0)?.labels.facts === '40');
+  await next.end();
+  const lists = cmdb.calls.filter((call) => call.operation === 'list').length;
+  assert.equal(lists, 2, 'one listing per consumer taking the queue, none per message');
+});
+
 test('a queue declared without single active consumer (as before) is refused with one line naming --amqp-queue', async (t) => {
   const names = { exchange: uniqueName('x'), queue: uniqueName('q') };
   const channel = await (await inspector(t, server)).channel();

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { waitFor } from '../support/controller/controller-run.ts';
 import { startTcpCut } from '../support/tcp-cut.ts';
-import { liveIn, logged, readyOrFail, selected, startRabbitScene, type RabbitScene } from './sink-rabbitmq-support.ts';
+import { caughtUp, liveIn, logged, readyOrFail, selected, startRabbitScene, type RabbitScene } from './sink-rabbitmq-support.ts';
 
 const DOWN_MS = 4_000;
 const CUT_MS = 60_000;
@@ -58,8 +58,9 @@ test('a consumer killed between its CMDB write and its ack: the other one gets t
   // The second one stands by: the queue has a single active consumer.
   const second = rabbit.start('consume', flags);
   await readyOrFail(second);
-  // The publisher sends every pod it finds, those of the tests before too: all written before the fault is set.
-  assert.ok(await waitFor(() => logged(first, /registered:/).length >= rabbit.scene.cmdb.records.size, 20_000), first.stderr());
+  // The publisher sends every pod it finds, those of the tests before too: all written (or found written) before the
+  // fault is set.
+  assert.ok(await waitFor(() => caughtUp(first, rabbit.scene.cmdb.records.size), 20_000), first.stderr());
 
   // The CMDB takes the next PUT and applies it 4 s later, answering only then: the consumer dies in between.
   rabbit.scene.cmdb.injectFault({ method: 'PUT', delayMs: 4000 });

@@ -65,6 +65,15 @@ export function liveIn(scene: Scene, prefix: string): string[] {
 
 export const logged = (process: ControllerProcess, pattern: RegExp) => process.logs().filter((line) => typeof line.msg === 'string' && pattern.test(line.msg));
 
+/**
+ * Whether a consumer has taken care of `records` records: written by it, or found written when it read back what
+ * was applied on taking the queue (it then skips their transitions without a CMDB request).
+ */
+export function caughtUp(consumer: ControllerProcess, records: number): boolean {
+  const readBack = logged(consumer, /read what was applied to \d+ records back/).reduce((sum, line) => sum + Number(line.records ?? 0), 0);
+  return logged(consumer, /registered:/).length + readBack >= records;
+}
+
 export async function readyOrFail(...processes: ControllerProcess[]): Promise<void> {
   for (const each of processes) assert.ok(await untilReady(each, 60_000), each.stderr());
 }

@@ -8,9 +8,10 @@
  *     writes nothing, so a duplicate or a redelivery costs no CMDB request; one record's deliveries are applied one at
  *     a time, so two of them in flight never write twice;
  *   - an older transition never overwrites a newer one: a transition carries the pod version it was derived from
- *     (event.ts), and one of a lower version than what this process applied to the record is acknowledged without a
- *     write (RabbitMQ has no latest() and may hand one record's messages over out of order: a redelivery, two
- *     publishers);
+ *     (event.ts), and one of a lower version than what was applied to the record is acknowledged without a write
+ *     (RabbitMQ has no latest() and may hand one record's messages over out of order: a redelivery, two publishers).
+ *     What was applied is this process's own writes since it began holding the queue, over what it read back from
+ *     the CMDB then (applied-memory.ts): each write carries its pod version in the record (`pod.resourceVersion`);
  *   - a deregistered record never comes back: pod UIDs are never reused, so a registration that arrives after the
  *     record's end (a redelivery of an older message) is acknowledged without a write, unless the end was that of a
  *     container no longer selected in a pod that lives on and the registration is of a later pod version;
@@ -24,8 +25,8 @@ import type { Logger } from '../../logger.ts';
 import { BACKOFF, honourRetryAfter, retryDelay } from '../../retry/retry-delay.ts';
 import { BrokerUnavailableError } from '../broker-errors.ts';
 import { decodeEvent, type Decoded } from '../decode-event.ts';
-import { factsDigest } from '../event.ts';
 import type { Delivery, Verdict } from '../transport.ts';
+import { appliedOf, AppliedMemory, type Applied } from './applied-memory.ts';
 import type { InventoryRetirer } from './inventory-retirer.ts';
 
 type Transition = Extract<Decoded, { ok: true; kind: 'registered' | 'deregistered' }>;
@@ -48,20 +49,12 @@ export const CONSUME_MAX_BACKOFF_MS = 30_000;
  *  the newer message's own delivery applies it anyway. */
 const ROUNDS = 5;
 /**
- * Records remembered for the no-op check, the oldest forgotten first: the memory only saves CMDB requests. What
- * keeps a forgotten record right is the broker's latest message (a late registration meets its own end there) and
- * the backends' idempotent writes.
- */
-const REMEMBERED = 100_000;
-
-/**
  * Why a transition must not be written over what was applied last, or undefined when it must: the same state
  * already, an older pod version, or a record that ended for good (its pod is gone, or the end is newer).
  */
-export function staleness(before: { state: string; version: bigint | undefined } | undefined, transition: Transition): string | undefined {
+export function staleness(before: Applied | undefined, transition: Transition): string | undefined {
   if (!before) return undefined;
-  const state = transition.kind === 'deregistered' ? 'gone' : factsDigest(transition.record);
-  if (before.state === state) return 'already applied';
+  if (before.state === stateOf(transition).state) return 'already applied';
   const { version } = transition;
   if (before.version !== undefined && version !== undefined && version < before.version) return 'is older than the transition applied last';
   // A record whose pod is gone (an end without a version) never comes back; one unselected in a live pod may,
@@ -70,15 +63,19 @@ export function staleness(before: { state: string; version: bigint | undefined }
   return undefined;
 }
 
+const stateOf = (transition: Transition): Applied =>
+  appliedOf(transition.kind === 'deregistered' ? { ...transition.record, state: 'terminated' } : transition.record, transition.version);
+
 export function createApplier(options: ApplierOptions): (delivery: Delivery) => Promise<Verdict> {
   const { log } = options;
-  /** Per record id: `gone` or the facts digest of the transition applied last, and its pod version if it had one. */
-  const applied = new Map<string, { state: string; version: bigint | undefined }>();
+  const applied = new AppliedMemory(options);
   const busy = new Map<string, Promise<void>>();
 
-  const write = async (transition: Transition): Promise<void> => {
-    const { record, kind } = transition;
-    const state = kind === 'deregistered' ? 'gone' : factsDigest(record);
+  const write = async (transition: Transition, session?: number): Promise<void> => {
+    const { kind, version } = transition;
+    await applied.ready(session);
+    // The pod version goes into the CMDB with the record: what a consumer holding the queue later reads back.
+    const record = version === undefined ? transition.record : { ...transition.record, pod: { ...transition.record.pod, resourceVersion: String(version) } };
     const before = applied.get(record.id);
     const stale = staleness(before, transition);
     if (stale) {
@@ -90,9 +87,7 @@ export function createApplier(options: ApplierOptions): (delivery: Delivery) => 
     const budget = { signal: AbortSignal.any([options.signal, AbortSignal.timeout(timeoutMs)]), timeoutMs, endsAt: performance.now() + timeoutMs };
     const backend = options.backend();
     const result = kind === 'registered' ? await backend.upsert(record, budget) : options.deregisterAction === 'retire' ? await backend.retire(record, budget) : await backend.remove(record, budget);
-    applied.delete(record.id);
-    applied.set(record.id, { state, version: transition.version });
-    if (applied.size > REMEMBERED) applied.delete(applied.keys().next().value as string);
+    applied.set(record.id, stateOf(transition));
     options.onOutcome?.(kind, 'written');
     log.info({ id: record.id, event: transition.id, detail: result.detail }, `record ${record.id} ${kind === 'registered' ? 'registered' : options.deregisterAction === 'retire' ? 'retired' : 'deleted'}: ${result.detail}`);
   };
@@ -110,7 +105,7 @@ export function createApplier(options: ApplierOptions): (delivery: Delivery) => 
       const stored = latest ? decodeEvent(latest.body, options.cluster) : undefined;
       // The latest stored message of the record, unless it is no transition of this record (then the delivered one).
       const current = stored?.ok && stored.kind !== 'inventory' && stored.record.id === delivered.record.id ? stored : delivered;
-      await write(current);
+      await write(current, delivery.session);
       if (!delivery.latest) return;
       const again = await latestOf();
       if (!again || again.sequence === latest?.sequence) return;
@@ -155,7 +150,7 @@ export function createApplier(options: ApplierOptions): (delivery: Delivery) => 
       if (!options.inventory) return { kind: 'ack' };
       try {
         const due = await options.inventory.take(inventory);
-        for (const record of due) await serial(record.id, () => write({ ok: true, kind: 'deregistered', id: decoded.id, record: { ...record, state: 'terminated' } }));
+        for (const record of due) await serial(record.id, () => write({ ok: true, kind: 'deregistered', id: decoded.id, record: { ...record, state: 'terminated' } }, delivery.session));
         return { kind: 'ack' };
       } catch (error) {
         return verdictOf(error, delivery, 'inventory', `inventory ${inventory.pass}`);

@@ -51,8 +51,10 @@ export class AmqpConsumer implements Consumer {
     // Per key, the last delivery's work: the next one of that key starts when it has been settled.
     const chains = new Map<string, Promise<void>>();
     let current: { channel: amqp.Channel; consumerTag: string } | undefined;
+    let sessions = 0;
     const consumeOn = async (model: amqp.ChannelModel) => {
       const channel = await model.createChannel();
+      const session = ++sessions;
       // Once the channel is gone, the broker has taken its unacked messages back: keeping them is pointless.
       const lost = new AbortController();
       channel.on('close', () => lost.abort());
@@ -68,7 +70,7 @@ export class AmqpConsumer implements Consumer {
           return;
         }
         const key = deliveryOf(message).message.key;
-        const work = (chains.get(key) ?? Promise.resolve()).then(() => this.#deliver(channel, message, handle, { stopping: stopping.signal, ended }));
+        const work = (chains.get(key) ?? Promise.resolve()).then(() => this.#deliver(channel, message, session, handle, { stopping: stopping.signal, ended }));
         chains.set(key, work);
         inFlight.add(work);
         void work.finally(() => {
@@ -96,7 +98,7 @@ export class AmqpConsumer implements Consumer {
     }
   }
 
-  async #deliver(channel: amqp.Channel, message: amqp.ConsumeMessage, handle: (delivery: Delivery) => Promise<Verdict>, until: { stopping: AbortSignal; ended: AbortSignal }): Promise<void> {
+  async #deliver(channel: amqp.Channel, message: amqp.ConsumeMessage, session: number, handle: (delivery: Delivery) => Promise<Verdict>, until: { stopping: AbortSignal; ended: AbortSignal }): Promise<void> {
     const settle = (id: string, what: string, act: () => void) => {
       try {
         act();
@@ -106,7 +108,7 @@ export class AmqpConsumer implements Consumer {
       }
     };
     for (let retries = 0; ; retries++) {
-      const delivery = deliveryOf(message, retries);
+      const delivery = deliveryOf(message, retries, session);
       const { id } = delivery.message;
       let verdict: Verdict;
       try {
@@ -141,7 +143,7 @@ export class AmqpConsumer implements Consumer {
 }
 
 /** What the handler sees of an AMQP delivery. */
-export function deliveryOf(message: amqp.ConsumeMessage, retries = 0): Delivery {
+export function deliveryOf(message: amqp.ConsumeMessage, retries = 0, session?: number): Delivery {
   const headers = message.properties.headers ?? {};
   const key: unknown = headers[KEY_HEADER];
   // Quorum queues count returns in x-delivery-count: absent on the first delivery, then 1, 2, ...
@@ -154,6 +156,7 @@ export function deliveryOf(message: amqp.ConsumeMessage, retries = 0): Delivery 
       body: message.content,
     },
     deliveryCount: (typeof returns === 'number' ? returns : 0) + 1 + retries,
+    ...(session === undefined ? {} : { session }),
   };
 }
 
