@@ -1,7 +1,8 @@
 /**
  * The controller's part of `npm run bench` (issue "cmdb-hook controller", section Bench). The Kubernetes API stand-in
  * (HTTPS) and the sandbox CMDB run in this process; the controller is the built program in its own process
- * (node dist/cmdb-hook.cjs controller, which loads dist/cmdb-hook-cluster.cjs), started as its Deployment starts it.
+ * (node --lite-mode dist/cmdb-hook.cjs controller, which loads dist/cmdb-hook-cluster.cjs), started as its Deployment starts it
+ * (whose single executable takes --node-options=--lite-mode).
  *   1. initial sync: 2,000 Ready pods, no records, the CMDB limited to 200 requests/s (429 + Retry-After: 1 beyond),
  *      --cmdb-rate 200 --cmdb-concurrency 16: spawn to the 2,000th record accepted, against 2000 / 200 = 10 s;
  *   2. restart with 10,000 pods in sync (records written by a first run): writes by the next start, time to /readyz;
@@ -31,7 +32,7 @@ async function initialSync() {
   try {
     addPods(stage, 2000);
     const started = performance.now();
-    const controller = stage.start(['--cmdb-rate', '200', '--cmdb-concurrency', '16']);
+    const controller = stage.start(['--cmdb-rate', '200', '--cmdb-concurrency', '16'], {}, DEPLOYMENT_V8);
     const done = await until(() => stage.cmdb.records.size >= 2000, 120_000, 20);
     const doneMs = nthRecordAt(stage.cmdb.requests, 2000) - started;
     const firstWriteMs = nthRecordAt(stage.cmdb.requests, 1) - started;
@@ -46,6 +47,8 @@ async function initialSync() {
 
 /** The environment manifests/controller/deployment gives the controller that bears on its memory. */
 const DEPLOYMENT_ENV = { MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072', MALLOC_TRIM_THRESHOLD_: '131072' };
+/** The Deployment's `--node-options=--lite-mode`. */
+const DEPLOYMENT_V8 = { v8Flags: ['--lite-mode'] };
 
 /** 2 and 4. 10,000 pods: a first run writes their records, then RUNS restarts find everything in sync. */
 async function restart() {
@@ -56,7 +59,7 @@ async function restart() {
     const later = addPods(stage, 100, false, 10_000);
     const setupMs = performance.now() - setupStarted;
     const started = performance.now();
-    const first = stage.start(['--cmdb-rate', '2000', '--cmdb-concurrency', '16'], DEPLOYMENT_ENV);
+    const first = stage.start(['--cmdb-rate', '2000', '--cmdb-concurrency', '16'], DEPLOYMENT_ENV, DEPLOYMENT_V8);
     const firstReadyMs = await readyAfter(first, started, 120_000);
     await until(() => stage.cmdb.records.size >= 10_000, 300_000, 50);
     const backfillMs = performance.now() - started;
@@ -68,7 +71,7 @@ async function restart() {
     for (let run = 0; run < RUNS; run++) {
       const before = countWrites(stage.cmdb.requests).writes;
       const since = performance.now();
-      const controller = stage.start([], DEPLOYMENT_ENV);
+      const controller = stage.start([], DEPLOYMENT_ENV, DEPLOYMENT_V8);
       const readyMs = await readyAfter(controller, since, 120_000);
       // Count the writes of a leader's full pass, then a little longer: not leading would write nothing anyway.
       const led = await leading(controller, 60_000);
@@ -102,7 +105,7 @@ async function steadyState() {
   const stage = await scene();
   try {
     const pods = addPods(stage, 100, false);
-    const controller = stage.start([]);
+    const controller = stage.start([], {}, DEPLOYMENT_V8);
     await readyAfter(controller, performance.now(), 60_000);
     await leading(controller, 60_000);
     const latencies = await turnReadyOneByOne(stage, pods);

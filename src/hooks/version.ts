@@ -19,7 +19,7 @@ export function describeVersion(json: boolean, context: RunContext): Promise<Out
     name: 'cmdb-hook',
     version: VERSION,
     build,
-    runtime: { node: process.versions.node, v8: process.versions.v8, singleExecutable: isSea(), startupSnapshot: startedFromSnapshot(), glibc: report.header?.glibcVersionRuntime ?? null },
+    runtime: { node: process.versions.node, v8: process.versions.v8, singleExecutable: isSea(), startupSnapshot: startedFromSnapshot(), execArgv: process.execArgv, glibc: report.header?.glibcVersionRuntime ?? null },
     platform: `${process.platform}-${process.arch}`,
     program: currentProgram().file,
   });

@@ -14,8 +14,9 @@ after(() => scene.close());
 
 const selected = (name: string) => ({ name, namespace: 'shop', labels: { app: 'web', ...SELECTED } });
 const summary = (run: ControllerProcess) => run.stderr().trimEnd().split('\n').at(-1) ?? '';
+/** As the CronJob runs it: in V8's lite mode (`--node-options=--lite-mode` for the single executable). */
 async function once(args: string[]): Promise<{ code: number | null; run: ControllerProcess }> {
-  const run = scene.start(['--once', ...args]);
+  const run = scene.start(['--once', ...args], {}, { v8Flags: ['--lite-mode'] });
   return { code: await run.exited, run };
 }
 

@@ -41,6 +41,18 @@ test('--version and version --json: the pinned runtime, as a single executable',
   assert.match(info.build.commit, /^[0-9a-f]{12}$|^unknown$/);
 });
 
+test('--node-options= as the first argument gives Node flags (the manifests\' --lite-mode); NODE_OPTIONS still does not', async () => {
+  const execArgvOf = async (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+    const run = await runProcess([executable, ...argv, 'version', '--json'], { env: { PATH: process.env.PATH ?? '', ...env } });
+    assert.equal(run.code, 0, run.stderr);
+    return (JSON.parse(run.stdout) as { runtime: { execArgv: string[] } }).runtime.execArgv;
+  };
+  assert.ok((await execArgvOf(['--node-options=--lite-mode'])).includes('--lite-mode'));
+  assert.ok(!(await execArgvOf([], { NODE_OPTIONS: '--lite-mode' })).includes('--lite-mode'));
+  const refused = await runProcess([executable, '--node-options=--no-such-flag', 'version']);
+  assert.equal(refused.code, 9, 'Node refuses a flag it does not know, before the program runs');
+});
+
 test('the app container\'s NODE_OPTIONS, NODE_PATH and NODE_EXTRA_CA_CERTS do not change it (https with its own CA file)', async (t) => {
   const certs = makeCertificates();
   t.after(() => rmSync(certs.dir, { recursive: true, force: true }));

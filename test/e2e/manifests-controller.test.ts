@@ -90,6 +90,7 @@ for (const { dir, objects: expected, namespace, podRules, dryRun } of DIRECTORIE
       assert.equal(container.image, IMAGE, `${owner} runs ${container.image}, not the image the hook manifests use`);
       assert.equal(command.program, ENTRYPOINT, `${owner} does not run the image's entrypoint ${ENTRYPOINT}`);
       assert.equal(command.subcommand, 'controller');
+      assert.equal(command.nodeOptions, '--lite-mode', `${owner}: the long-running controller runs with V8's lite mode (memory over speed)`);
       assert.deepEqual(command.unknown, [], `${owner} passes arguments that are not controller flags`);
       for (const variable of container.env ?? []) {
         if (variable.name.startsWith('CMDB_HOOK_')) assert.ok(manifest.CONTROLLER_FLAGS.has(manifest.flagOfEnvVar(variable.name)), `${owner}: ${variable.name} is no controller setting`);

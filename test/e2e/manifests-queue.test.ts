@@ -30,7 +30,10 @@ const OPTIONS = { controller: controllerCommand.options, consume: consumeCommand
 /** `[program, subcommand, --flag value | --flag=value | --boolean ...]` against that subcommand's own flags. */
 function parse(command: readonly string[], subcommand: keyof typeof OPTIONS) {
   const known = new Map(OPTIONS[subcommand].map((option) => [option.flag, option.type]));
-  const [program = '', sub = '', ...rest] = command;
+  const [program = '', ...after] = command;
+  // The single executable's own first argument, before the subcommand: V8 flags for this process.
+  const nodeOptions = after[0]?.startsWith('--node-options=') ? after.shift()?.slice('--node-options='.length) : undefined;
+  const [sub = '', ...rest] = after;
   const flags = new Map<string, string>();
   const unknown: string[] = [];
   for (let index = 0; index < rest.length; index += 1) {
@@ -39,7 +42,7 @@ function parse(command: readonly string[], subcommand: keyof typeof OPTIONS) {
     if (!argument.startsWith('--') || !known.has(name)) unknown.push(argument);
     else flags.set(name, inline ?? (known.get(name) === 'boolean' ? 'true' : (rest[(index += 1)] ?? '')));
   }
-  return { program, sub, flags, unknown };
+  return { program, nodeOptions, sub, flags, unknown };
 }
 
 /** The rendered Secret a file path lies in (through the container's mounts and the pod's volumes), and its key. */
@@ -72,6 +75,7 @@ for (const { dir, subcommand, broker, secretFlag, secret } of VARIANTS) {
     test(`runs cmdb-hook ${subcommand} with its own flags, naming ${broker}`, () => {
       assert.equal(command.program, '/opt/cmdb-hook/cmdb-hook');
       assert.equal(command.sub, subcommand);
+      assert.equal(command.nodeOptions, '--lite-mode', `${dir}: a long-running mode runs with V8's lite mode (memory over speed)`);
       assert.deepEqual(command.unknown, [], `${owner} passes arguments ${subcommand} does not have`);
       assert.equal(command.flags.get(subcommand === 'controller' ? 'sink' : 'source'), broker);
       for (const variable of container.env ?? []) {

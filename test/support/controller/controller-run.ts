@@ -39,9 +39,10 @@ export interface Scene {
   dir: string;
   /**
    * Starts the controller (or, with `how.command`, `consume`, which takes no kubeconfig). `how.cmdb: false` leaves
-   * out --cmdb-url (a controller with --sink).
+   * out --cmdb-url (a controller with --sink). `how.v8Flags` start the process with V8 flags, as the manifests do
+   * (the single executable's `--node-options=`, or node's own arguments before the bundle).
    */
-  start(args?: string[], env?: Record<string, string>, how?: { command?: 'controller' | 'consume'; cmdb?: boolean }): ControllerProcess;
+  start(args?: string[], env?: Record<string, string>, how?: { command?: 'controller' | 'consume'; cmdb?: boolean; v8Flags?: string[] }): ControllerProcess;
   close(): Promise<void>;
 }
 
@@ -70,7 +71,9 @@ export async function startScene(options: { api?: KubeApiOptions; cmdb?: Sandbox
     start(args = [], env = {}, how = {}) {
       const port = ports[next++ % ports.length] ?? 0;
       const listen = `127.0.0.1:${port}`;
-      const [program = '', ...prefix] = hookCommand();
+      const [program = '', ...bundle] = hookCommand();
+      const v8Flags = how.v8Flags ?? [];
+      const prefix = bundle.length > 0 ? [...v8Flags, ...bundle] : v8Flags.length > 0 ? [`--node-options=${v8Flags.join(' ')}`] : [];
       const command = how.command ?? 'controller';
       const cmdbFlags = how.cmdb === false ? [] : ['--cmdb-url', cmdb.url];
       const kubeFlags = command === 'controller' ? ['--kubeconfig', kubeconfig] : [];

@@ -15,6 +15,8 @@ const BOOLEAN_FLAGS = new Set(controllerCommand.options.filter((option) => optio
 
 export interface ControllerCommand {
   program: string;
+  /** What `--node-options=` gives the single executable (V8 flags), when it comes first. */
+  nodeOptions: string | undefined;
   subcommand: string;
   /** Each flag's values, in order (`--namespace` repeats); a boolean flag's value is 'true'. */
   flags: Map<string, string[]>;
@@ -24,7 +26,10 @@ export interface ControllerCommand {
 
 /** Splits `[program, 'controller', --flag value | --flag=value | --boolean ...]`. */
 export function parseCommand(command: readonly string[]): ControllerCommand {
-  const [program = '', subcommand = '', ...rest] = command;
+  const [program = '', ...after] = command;
+  // The single executable's own first argument, before the subcommand: V8 flags for this process.
+  const nodeOptions = after[0]?.startsWith('--node-options=') ? after.shift()?.slice('--node-options='.length) : undefined;
+  const [subcommand = '', ...rest] = after;
   const flags = new Map<string, string[]>();
   const unknown: string[] = [];
   for (let index = 0; index < rest.length; index += 1) {
@@ -37,7 +42,7 @@ export function parseCommand(command: readonly string[]): ControllerCommand {
     const value = inline ?? (BOOLEAN_FLAGS.has(name) ? 'true' : rest[(index += 1)]);
     flags.set(name, [...(flags.get(name) ?? []), value ?? '']);
   }
-  return { program, subcommand, flags, unknown };
+  return { program, nodeOptions, subcommand, flags, unknown };
 }
 
 /** The CMDB_HOOK_* env var of a flag, back to the flag: `CMDB_HOOK_LOG_FILE` -> `log-file`. */
