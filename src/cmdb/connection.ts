@@ -52,7 +52,7 @@ function readTls(read: SettingReader, cmdbUrl: URL | undefined): TlsMaterial {
   for (const part of ['ca', 'cert', 'key'] as const) {
     const path = files[part];
     if (!path) continue;
-    if (cmdbUrl?.protocol === 'http:') throw new ConfigError(`${settingName(flags[part])} is set but --cmdb-url is http; use an https URL`);
+    if (cmdbUrl?.protocol === 'http:') throw new ConfigError(`${settingName(flags[part])} is set but ${settingName('cmdb-url')} is http; use an https URL`);
     found[part] = { flag: flags[part], path, text: readSettingFile(flags[part], path, part === 'key' ? FILE_KINDS.key : FILE_KINDS.certificates) };
   }
   checkTlsFiles(found);

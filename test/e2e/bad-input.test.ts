@@ -97,7 +97,7 @@ const CASES: BadInput[] = [
   { name: 'an unknown --log-level', args: ['--log-level', 'loud'], message: /--log-level \(CMDB_HOOK_LOG_LEVEL\) "loud" is not a level/ },
   { name: 'an unknown --deregister-action', command: 'deregister', args: ['--deregister-action', 'archive'], message: /--deregister-action .* "archive" is not known; use delete or retire/ },
   { name: 'a client certificate without its key', args: ['--cmdb-cert-file', emptyToken], message: /--cmdb-cert-file .* and --cmdb-key-file .* go together/ },
-  { name: 'a CA file for an http CMDB', args: ['--cmdb-ca-file', emptyToken], message: /--cmdb-ca-file .* is set but --cmdb-url is http/ },
+  { name: 'a CA file for an http CMDB', args: ['--cmdb-ca-file', emptyToken], message: /--cmdb-ca-file .* is set but --cmdb-url \(CMDB_HOOK_CMDB_URL\) is http/ },
   { name: 'a container name that Kubernetes would refuse', replace: swap('--container', 'Web_1'), message: /--container .* "Web_1" is not a container name/ },
   { name: 'a boolean env var that is neither true nor false', env: { CMDB_HOOK_STRICT: 'maybe' }, message: /CMDB_HOOK_STRICT must be true or false, not "maybe"/ },
   { name: 'an empty --ready-url', args: ['--ready-url', ''], message: /--ready-url .* was given without a value/ },
