@@ -28,6 +28,8 @@ const DELETED = TRANSITIONS - ADDED;
 const PACE = Number(process.env.QUEUE_BENCH_PACE ?? 1000);
 const BATCH = 50;
 const certificates = makeCertificates();
+/** Every process as its manifest starts it: the single executable's `--node-options=--lite-mode` (node's own flag here). */
+const LITE = { v8Flags: ['--lite-mode'] };
 
 export interface QueueFigures {
   path: string;
@@ -60,10 +62,10 @@ async function run(mode: Mode): Promise<QueueFigures> {
       writeFileSync(join(dir, 'password'), rabbit.password, { mode: 0o600 });
       broker = ['--amqp-url', rabbit.url, '--amqp-password-file', join(dir, 'password')];
     }
-    if (mode === 'direct') running.push(stage.start(['--leader-elect=false', '--cmdb-rate', '5000', '--cmdb-concurrency', '16', '--orphan-grace', '0s']));
+    if (mode === 'direct') running.push(stage.start(['--leader-elect=false', '--cmdb-rate', '5000', '--cmdb-concurrency', '16', '--orphan-grace', '0s'], {}, LITE));
     else {
-      running.push(stage.start(['--sink', mode, ...broker, '--leader-elect=false', '--orphan-grace', '0s'], {}, { cmdb: false }));
-      running.push(stage.start(['--source', mode, ...broker, '--concurrency', '16'], {}, { command: 'consume' }));
+      running.push(stage.start(['--sink', mode, ...broker, '--leader-elect=false', '--orphan-grace', '0s'], {}, { cmdb: false, ...LITE }));
+      running.push(stage.start(['--source', mode, ...broker, '--concurrency', '16'], {}, { command: 'consume', ...LITE }));
     }
     for (const each of running) if (!(await until(async () => (await each.get('/readyz').catch(() => ({ status: 0 }))).status === 200, 60_000, 50))) throw new Error(`${mode}: not ready\n${each.stderr()}`);
 
