@@ -14,6 +14,20 @@ export class OrphanClock {
     return now;
   }
 
+  /**
+   * Starts the clock of each live record whose pod `gone` says is gone (deleted, finished, or missing from a relist);
+   * whether any was started or counting.
+   */
+  startWhere(records: ReadonlyMap<string, { state: string; podUid: string }>, gone: (podUid: string) => boolean, now = Date.now()): boolean {
+    let started = false;
+    for (const [id, record] of records) {
+      if (record.state === 'terminated' || !gone(record.podUid)) continue;
+      this.missingSince(id, now);
+      started = true;
+    }
+    return started;
+  }
+
   /** Forgets every record not in `missing` (its pod is back, it was retired, or it is no longer listed). */
   keepOnly(missing: ReadonlySet<string>): void {
     for (const id of this.firstMissing.keys()) if (!missing.has(id)) this.firstMissing.delete(id);

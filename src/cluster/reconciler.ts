@@ -21,6 +21,8 @@ import type { PassScheduler } from './pass-scheduler.ts';
 import { HOOK_GRACE_MS, hookGraceLeft } from './hook-grace.ts';
 import { registersItself } from './registers-itself.ts';
 import { FirstPages } from './first-pages.ts';
+import { logPassWarnings } from './pass-warnings.ts';
+import { SeenPods } from './seen-pods.ts';
 
 /** Where the plan's actions go: the work queue of the leader; none while another replica leads. */
 export interface Writer {
@@ -45,15 +47,12 @@ export interface ReconcilerOptions {
   onPodGone?(uid: string): void;
 }
 
-
 export class Reconciler implements PodHandler {
   private readonly options: ReconcilerOptions;
-  private readonly pods = new Map<string, Pod>();
+  private readonly pods = new SeenPods();
   /** The records of the last listing, moved on by the controller's own writes (known-store.ts). */
   private readonly known: KnownStore;
   private readonly clock = new OrphanClock();
-  /** When this controller first saw each pod (by uid). */
-  private readonly firstSeen = new Map<string, number>();
   private info: SyncInfo = { complete: false, notListable: [ALL_NAMESPACES], relisted: [] };
   private listed = false;
   private writer: Writer | undefined;
@@ -114,14 +113,12 @@ export class Reconciler implements PodHandler {
 
   page(pods: Pod[]): void {
     if (!this.firstPages) return;
-    this.see(pods);
+    this.pods.see(pods);
     this.firstPages.add(pods);
   }
 
   synced(pods: Pod[], info: SyncInfo): void {
-    this.pods.clear();
-    this.see(pods);
-    for (const uid of this.firstSeen.keys()) if (!this.pods.has(uid)) this.firstSeen.delete(uid);
+    this.pods.replace(pods);
     this.info = info;
     const first = !this.podsListedOnce;
     this.podsListedOnce = true;
@@ -143,7 +140,7 @@ export class Reconciler implements PodHandler {
   modified(pod: Pod): void {
     const uid = pod.metadata?.uid;
     if (!uid) return;
-    this.see([pod]);
+    this.pods.see([pod]);
     this.podChanged(pod);
     // A finished pod (evicted: Failed, its object kept) is as gone as a deleted one: the grace counts from now, and
     // the pass after it retires the records, rather than the next --resync starting the clock.
@@ -155,8 +152,7 @@ export class Reconciler implements PodHandler {
   deleted(pod: Pod): void {
     const uid = pod.metadata?.uid;
     if (!uid) return;
-    this.pods.delete(uid);
-    this.firstSeen.delete(uid);
+    this.pods.forget(uid);
     this.options.onPodGone?.(uid);
     this.startOrphanClocks((each) => each === uid);
     this.scheduler?.within(this.options.config.orphanGraceMs + 1000, 'a pod was deleted');
@@ -171,7 +167,7 @@ export class Reconciler implements PodHandler {
     const records = await this.known.relist(() => this.listScoped());
     this.listed = true;
     const { config } = this.options;
-    const pods = [...this.pods.values()];
+    const pods = this.pods.all();
     const desired = desiredRecords({ pods, cluster: config.cluster, fields: config.fields, existing: liveOwnedIds(records, config.cluster), listedId: (record) => this.known.listedId(record), onProblem: (problem) => this.options.log.warn({ problem }, 'a pod\'s cmdb-hook.io/ annotations name what is not there') });
     const plan = planPass({
       cluster: config.cluster,
@@ -189,9 +185,7 @@ export class Reconciler implements PodHandler {
     });
     if (config.dryRun) this.options.print(formatPlan(plan));
     else for (const action of plan.actions) if (!(paged && action.kind !== 'retire') && !this.leftToHook(action)) this.writer?.write(action, this.podOf(action.record));
-    if (plan.retireBlocked) this.options.log.error(plan.retireBlocked, `retire blocked: ${plan.retireBlocked.due} of ${plan.retireBlocked.owned} owned records would be retired, more than half; nothing retired (a lost node or a broken list is more likely than so many pods gone)`);
-    if (this.info.notListable.length > 0) this.options.log.error({ notListable: this.info.notListable }, 'pods of these namespaces cannot be listed (403): none of their records is retired');
-    if (plan.capped > 0) this.options.log.warn({ capped: plan.capped }, `${plan.capped} retirements held back by --max-retire until the next pass`);
+    logPassWarnings(this.options.log, plan, this.info.notListable);
     this.scheduler?.within(this.clock.size > 0 ? config.orphanGraceMs + 1000 : Number.POSITIVE_INFINITY, 'records waiting for the orphan grace');
     // A pod whose records this pass writes is reported when the write lands (written()): reporting it now would
     // start a readiness gate's fail-open clock against a backlog the controller is about to clear.
@@ -199,17 +193,6 @@ export class Reconciler implements PodHandler {
     for (const pod of pods) if (!pending.has(pod.metadata?.uid ?? '')) this.reportPod(pod);
     this.options.onPass?.(plan, this.recordCount, keptRecordIds(pods));
     return plan;
-  }
-
-  /** Keeps the pods by uid, noting when each was first seen. */
-  private see(pods: Pod[]): void {
-    const now = Date.now();
-    for (const pod of pods) {
-      const uid = pod.metadata?.uid;
-      if (!uid) continue;
-      this.pods.set(uid, pod);
-      if (!this.firstSeen.has(uid)) this.firstSeen.set(uid, now);
-    }
   }
 
   private async listScoped(): Promise<CmdbRecord[]> {
@@ -231,7 +214,7 @@ export class Reconciler implements PodHandler {
   private leftToHook(action: PlanAction): boolean {
     const pod = this.podOf(action.record);
     if (action.kind !== 'create' || !pod) return false;
-    const left = hookGraceLeft(pod, this.firstSeen.get(pod.metadata?.uid ?? ''), Date.now());
+    const left = hookGraceLeft(pod, this.pods.firstSeenAt(pod.metadata?.uid), Date.now());
     if (left <= 0) return false;
     this.scheduler?.within(left + 1000, 'a pod that registers itself turned ready');
     return true;
@@ -239,14 +222,7 @@ export class Reconciler implements PodHandler {
 
   /** The orphan grace counts from when the controller first saw the pod gone, not from the next pass. */
   private startOrphanClocks(gone: (uid: string) => boolean): boolean {
-    const now = Date.now();
-    let started = false;
-    for (const [id, known] of this.known.byId) {
-      if (known.state === 'terminated' || !gone(known.podUid)) continue;
-      this.clock.missingSince(id, now);
-      started = true;
-    }
-    return started;
+    return this.clock.startWhere(this.known.byId, gone);
   }
 
   private podOf(record: CmdbRecord): Pod | undefined {
