@@ -8,8 +8,11 @@ export interface RunContext {
   readonly env: NodeJS.ProcessEnv;
   readonly log: Logger;
   readonly deadline: Deadline;
-  /** Writes to stdout: a JSON document (--dry-run, version --json), or a line of text as it is. */
-  readonly print: (value: unknown) => void;
+  /**
+   * Writes to stdout: a JSON document (--dry-run, version --json), or a line of text as it is. False once stdout's
+   * reader has gone (EPIPE): the output is dropped from then on.
+   */
+  readonly print: (value: unknown) => boolean;
   /** Set once the pod is known, so the summary line can name it even when the run fails later. */
   subject?: string;
   /** What the run is doing now, so an overrun of the deadline is reported as the right kind of failure. */

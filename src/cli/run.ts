@@ -1,4 +1,3 @@
-import { writeSync } from 'node:fs';
 import type { PreparedRun } from '../commands/command.ts';
 import { ConfigError, CmdbUnavailableError, EXIT_CODES, HookError, NotReadyError, exitCodeFor } from '../errors.ts';
 import { createLogger, writeToStderr, type Logger } from '../logger.ts';
@@ -9,6 +8,7 @@ import type { Argv } from '../settings/read-settings.ts';
 import { AGENT_NAME } from '../version.ts';
 import { COMMANDS } from './commands.ts';
 import { parseArgs } from './parse-args.ts';
+import { stdoutPrinter } from './stdout.ts';
 
 // If something ever ignores the deadline's signal, this still ends the run shortly after it.
 const WATCHDOG_GRACE_MS = 500;
@@ -40,7 +40,7 @@ export async function run(args: string[], env: NodeJS.ProcessEnv): Promise<numbe
   log.debug({ config: prepared.effective }, 'effective config');
 
   const deadline = createDeadline(config.timeoutMs);
-  const print = (value: unknown) => writeSync(1, `${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
+  const print = stdoutPrinter(log);
   const context: RunContext = { args, env, log, deadline, phase: 'setup', print };
   // A run that throws before its first await (a config error found once the pod is read) fails like any other.
   const lifecycle = (async () => prepared.run(context))();

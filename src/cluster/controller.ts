@@ -66,7 +66,10 @@ export async function runController(config: ControllerConfig, target: Controller
   const reconciler: Reconciler = new Reconciler({
     config,
     log,
-    print: (text) => context.print(text.replace(/\n$/, '')),
+    print: (text) => {
+      // A --dry-run prints its plans for a reader: with the reader gone (`| head`), it stops as on SIGTERM.
+      if (!context.print(text.replace(/\n$/, '')) && !stopping.signal.aborted) stopping.abort();
+    },
     comparable: (record) => (backend?.comparable ? backend.comparable(record) : record),
     listRecords: async () => {
       if (!cmdb) return (sink as ControllerSink).listRecords();

@@ -87,3 +87,14 @@ test('--dry-run without --once: a plan printed for each pass, nothing written', 
   assert.equal(await run.stop(), 0);
   assert.equal(scene.cmdb.writes().length, writes, 'nothing written');
 });
+
+test('--dry-run without --once, its reader gone (`| head` ended): it stops by itself, exit 0, nothing written', async () => {
+  const writes = scene.cmdb.writes().length;
+  const run = scene.start(['--dry-run', '--resync', '1s']);
+  run.child.stdout?.destroy();
+  const code = await Promise.race([run.exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running'), 15_000))]);
+  if (code === 'still running') await run.stop('SIGKILL');
+  assert.equal(code, 0, run.stderr());
+  assert.ok(run.logs().some((line) => line.msg === 'stdout was closed by its reader: the rest of the output is dropped'), run.stderr());
+  assert.equal(scene.cmdb.writes().length, writes, 'nothing written');
+});

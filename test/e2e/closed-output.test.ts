@@ -1,5 +1,6 @@
 // A hook whose stderr pipe is closed (the reader went away) still does its job and exits with the documented code:
 // the summary line and the logs are lost, the outcome is not (an EPIPE on the summary line must not become exit 1).
+// The same for stdout (`cmdb-hook version --json | head -c 0`): what was printed is dropped, the run is not a bug.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -8,19 +9,23 @@ import { test } from 'node:test';
 import { hookCommand } from '../support/run-hook.ts';
 import { scene } from '../support/scene.ts';
 
-/** Spawns the hook as the kubelet would, then closes the read end of its stderr pipe before it writes anything. */
-function runWithClosedStderr(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string }> {
+const runWithClosedStderr = (args: string[], env: Record<string, string>) => runWithClosed('stderr', args, env);
+
+/** Spawns the hook as the kubelet would, then closes the read end of one of its pipes before it writes anything. */
+function runWithClosed(closed: 'stdout' | 'stderr', args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const [file = '', ...rest] = hookCommand();
   const child = spawn(file, [...rest, ...args], { env: { PATH: '/usr/bin:/bin', ...env }, shell: false, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stderr.destroy();
+  child[closed].destroy();
   let stdout = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  let stderr = '';
+  if (closed !== 'stdout') child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  if (closed !== 'stderr') child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(killer);
-      resolve({ code, stdout });
+      resolve({ code, stdout, stderr });
     });
   });
 }
@@ -55,4 +60,20 @@ test('--dry-run with stderr closed: the plan still reaches stdout, exit 0', asyn
   assert.equal(run.code, 0);
   assert.match(run.stdout, /DELETE/);
   assert.equal(cmdb.requests.length, 0);
+});
+
+test('version --json with stdout closed: exit 0 and its summary line, no "internal error"', async () => {
+  const run = await runWithClosed('stdout', ['version', '--json'], {});
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stderr, /^cmdb-hook version: \S+ on Node /m);
+  assert.doesNotMatch(run.stderr, /internal error/);
+});
+
+test('register --dry-run with stdout closed: exit 0, nothing sent, the summary still says dry run', async (t) => {
+  const { cmdb, env, flags } = await scene(t);
+  const run = await runWithClosed('stdout', ['register', ...flags, '--dry-run'], env);
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(cmdb.requests.length, 0);
+  assert.match(run.stderr, /stdout was closed by its reader: the rest of the output is dropped/);
+  assert.match(run.stderr.trimEnd().split('\n').at(-1) ?? '', /dry run/);
 });
