@@ -9,11 +9,7 @@
  *   as Running only when it returns; a failing hook kills the container (FailedPostStartHook);
  * - probes (probe-worker.ts); the pod is Ready when every app container and every native sidecar is ready
  *   (kubernetes pkg/kubelet/status/generate.go GenerateContainersReadyCondition; the manifests use no readiness gate);
- * - termination (kuberuntime_container.go killContainer, kuberuntime_termination_order.go): every container is
- *   killed at once under the same grace period; preStop runs only when it is above 0 (PR #49449) and may use all of
- *   it; a native sidecar runs its preStop at once too, but its SIGTERM waits until every app container and every
- *   sidecar declared after it has exited (its turn, bounded by what is left of the grace period); SIGTERM then leaves
- *   the rest of the grace period (at least 2 s, minimumGracePeriodInSeconds) before SIGKILL.
+ * - termination: every container is killed at once under the same grace period (container-kill.ts);
  * What differs from a node, and is mapped instead: paths (pod-files.ts); each declared containerPort gets a free
  * loopback port (rewritten in env and args: `127.0.0.1:<port>`, `localhost:<port>`, a listen address `:<port>`);
  * the pod's address is 127.0.0.1, where the kubelet's requests go; they come from the node's address, HOST_IP, which
@@ -24,24 +20,24 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execIn, runHandler, type ExecResult, type HookContext } from './container-hooks.ts';
-import { containerReady, startProbes } from './container-probes.ts';
-import { podFacts, resolveEnv, type ContainerSpec, type PodFacts } from './environment.ts';
+import { containerEnv } from './container-env.ts';
+import { killContainer, type KillableContainer } from './container-kill.ts';
+import { containerReady, startProbes, type ProbedContainer } from './container-probes.ts';
+import { podFacts, type ContainerSpec, type PodFacts } from './environment.ts';
 import { CURRENT_RUNTIME, type ImageVolumeRuntime } from './image-volume.ts';
 import { kubeletGet, type HttpGetAction, type KubeletAnswer } from './kubelet-http.ts';
+import { PodEventLog } from './pod-events.ts';
 import { PodFiles, type Image, type Volume } from './pod-files.ts';
 import { allocatePorts, mapPorts, NODE_ADDRESS, POD_ADDRESS } from './pod-network.ts';
-import type { ProbeWorker } from './probe-worker.ts';
 import type { KubeObject } from './render.ts';
-import { TIMED_OUT, within } from './within.ts';
 
 export { NODE_ADDRESS, OTHER_POD_ADDRESS, POD_ADDRESS } from './pod-network.ts';
 export type { ExecResult } from './container-hooks.ts';
 export type { Image } from './pod-files.ts';
+export type { PodEvent } from './pod-events.ts';
 
 export interface PodOptions {
   objects: KubeObject[];
@@ -60,22 +56,8 @@ export interface PodOptions {
   runtime?: ImageVolumeRuntime;
 }
 
-export interface PodEvent {
-  at: number;
-  container: string;
-  type: string;
-  detail?: string;
-}
-
-interface ContainerState {
-  spec: ContainerSpec;
+interface ContainerState extends ProbedContainer, KillableContainer {
   sidecar: boolean;
-  process?: ChildProcess;
-  exited?: Promise<void>;
-  running: boolean;
-  started: boolean;
-  hooks: Set<ChildProcess>;
-  probes: ProbeWorker[];
   restarts: number;
 }
 
@@ -86,11 +68,8 @@ interface PodSpec {
   terminationGracePeriodSeconds?: number;
 }
 
-const MINIMUM_GRACE_MS = 2000;
-
-export class Pod {
+export class Pod extends PodEventLog {
   readonly facts: PodFacts;
-  readonly events: PodEvent[] = [];
   readonly spec: PodSpec;
   private readonly files: PodFiles;
   private readonly containers = new Map<string, ContainerState>();
@@ -100,6 +79,7 @@ export class Pod {
   private readonly hookContext: HookContext;
 
   constructor(options: PodOptions) {
+    super();
     this.options = options;
     const workload = options.objects.find((object) => `${object.kind}/${object.metadata.name}` === options.workload);
     if (!workload) throw new Error(`no ${options.workload} in the rendered manifests`);
@@ -232,19 +212,6 @@ export class Pod {
     return this.files.root;
   }
 
-  at(type: string, container?: string): number | undefined {
-    return this.events.find((event) => event.type === type && (!container || event.container === container))?.at;
-  }
-
-  /** Resolves once an event of this type has happened, so a test can act at that step (e.g. while a hook runs). */
-  async until(type: string, container?: string, after = 0): Promise<number> {
-    for (;;) {
-      const at = this.events.find((event) => event.type === type && (!container || event.container === container) && event.at >= after)?.at;
-      if (at !== undefined) return at;
-      await sleep(5);
-    }
-  }
-
   async cleanup(): Promise<void> {
     for (const state of this.containers.values()) {
       for (const probe of state.probes) probe.stop();
@@ -272,31 +239,9 @@ export class Pod {
 
   private async killContainer(name: string, reason: string, graceMs = this.graceMs, wholePod = false): Promise<void> {
     const state = this.state(name);
-    const started = performance.now();
-    this.record(name, 'killing', reason);
-    const preStop = state.spec.lifecycle?.preStop;
-    // killContainer runs preStop only "if there is enough time to run it": gracePeriod > 0 (PR #49449).
-    if (preStop && graceMs > 0) {
-      // executePreStopHook waits for the hook or the grace period, whichever comes first. (The kubelet counts the
-      // time it took in whole seconds, rounding down, so a real node may leave up to 1 s more: this is stricter.)
-      await within(runHandler(this.hookContext, state.spec, preStop, 'preStop'), graceMs);
-    }
     // A native sidecar's turn (waitForTurn): after every app container and every sidecar declared after it.
-    if (wholePod && state.sidecar && graceMs > 0) {
-      const later = [...this.containers.values()].filter((other) => !other.sidecar || this.declaredAfter(other.spec.name, name));
-      await within(Promise.all(later.map((other) => other.exited ?? Promise.resolve())), Math.max(graceMs - (performance.now() - started), 0));
-    }
-    const left = Math.max(graceMs - (performance.now() - started), MINIMUM_GRACE_MS);
-    this.record(name, 'SIGTERM');
-    state.process?.kill('SIGTERM');
-    const exitedInTime = (await within(state.exited ?? Promise.resolve(), left)) !== TIMED_OUT;
-    if (!exitedInTime) {
-      this.record(name, 'SIGKILL');
-      state.process?.kill('SIGKILL');
-      await state.exited;
-    }
-    // Whatever still runs in the container (a hook past the grace period) goes with it.
-    await Promise.all([...state.hooks].map((hook) => (hook.kill('SIGKILL'), once(hook, 'close'))));
+    const turnAfter = wholePod && state.sidecar ? [...this.containers.values()].filter((other) => !other.sidecar || this.declaredAfter(other.spec.name, name)) : [];
+    await killContainer(this.hookContext, state, reason, graceMs, turnAfter);
   }
 
   private declaredAfter(other: string, sidecar: string): boolean {
@@ -313,16 +258,7 @@ export class Pod {
 
   /** The container's environment: resolved from the manifests, mapped onto this machine, plus what the runtime adds. */
   private env(spec: ContainerSpec): Record<string, string> {
-    const resolved = resolveEnv(spec, this.facts, this.options.objects);
-    const mapped = Object.fromEntries(Object.entries(resolved).map(([key, value]) => [key, this.mapValue(spec, value)]));
-    // An image with Node has the pinned one first on PATH (the bundled agent's `#!/usr/bin/env node` needs it);
-    // one without gets an empty folder, so nothing of this machine's own PATH leaks in.
-    const image = this.files.image(spec);
-    const path = image.node ? `${dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin` : join(image.root, 'bin');
-    // The container's own temp folder, kept across restarts in the pod (as an emptyDir at /tmp would be).
-    const tmp = join(this.files.root, 'tmp', spec.name);
-    mkdirSync(tmp, { recursive: true });
-    return { PATH: path, HOSTNAME: this.facts.name, TMPDIR: tmp, ...mapped };
+    return containerEnv(spec, { facts: this.facts, objects: this.options.objects, files: this.files, mapValue: (each, value) => this.mapValue(each, value) });
   }
 
   private mapValue(spec: ContainerSpec, value: string): string {
@@ -334,10 +270,6 @@ export class Pod {
     const state = this.containers.get(name);
     if (!state) throw new Error(`no container ${name} started`);
     return state;
-  }
-
-  private record(container: string, type: string, detail?: string): void {
-    this.events.push({ at: performance.now(), container, type, ...(detail === undefined ? {} : { detail }) });
   }
 }
 
