@@ -13,7 +13,7 @@ import type { CmdbRecord } from '../../src/pod/record.ts';
 import type { Delivery, Verdict } from '../../src/queue/transport.ts';
 import { startRabbitMq, type RabbitMqServer } from '../support/brokers/rabbitmq-server.ts';
 import { captureLog } from '../support/capture-log.ts';
-import { startTcpCut } from '../support/tcp-cut.ts';
+import { startTcpProxy } from '../support/brokers/tcp-proxy.ts';
 import { inspector, transportOf, uniqueName, until } from './rabbitmq-support.ts';
 
 let server: RabbitMqServer;
@@ -70,7 +70,7 @@ test('two consumers, transitions reordered and repeated, a cut before an ack: ev
 
   // Consumer 1 reaches the broker through a relay the test cuts; consumer 2 directly. Each has its own applier,
   // as two `cmdb-hook consume` processes would.
-  const relay = await startTcpCut(server.port);
+  const relay = await startTcpProxy({ port: server.port });
   const consumerOf = (url: string) => {
     const logged = captureLog('debug');
     const { transport } = transportOf(t, server, { ...names, url, logger: logged.log });

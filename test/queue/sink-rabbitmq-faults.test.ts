@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { waitFor } from '../support/controller/controller-run.ts';
-import { startTcpCut } from '../support/tcp-cut.ts';
+import { startTcpProxy } from '../support/brokers/tcp-proxy.ts';
 import { caughtUp, liveIn, logged, readyOrFail, selected, startRabbitScene, type RabbitScene } from './sink-rabbitmq-support.ts';
 
 const DOWN_MS = 4_000;
@@ -83,7 +83,7 @@ test('a consumer killed between its CMDB write and its ack: the other one gets t
 });
 
 test('the publisher cut off from the broker while pods change: after it reconnects the CMDB converges', async (t) => {
-  const relay = await startTcpCut(rabbit.broker.port);
+  const relay = await startTcpProxy({ port: rabbit.broker.port });
   try {
     const flags = rabbit.amqpFlags();
     const relayed = flags.map((flag) => (flag === rabbit.broker.url ? rabbit.broker.url.replace(`:${rabbit.broker.port}/`, `:${relay.port}/`) : flag));
