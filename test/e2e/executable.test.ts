@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { makeCertificates } from '../support/certificates.ts';
 import { BUILT, EXECUTABLE } from '../support/place-executable.ts';
@@ -94,11 +95,13 @@ test('the app container\'s LD_LIBRARY_PATH and proxy settings do not change it e
 const muslRoot = mkdtempSync(join(tmpdir(), 'cmdb-hook-musl-root-'));
 after(() => rmSync(muslRoot, { recursive: true, force: true }));
 
+// Fetched by the test command's provisioning (scripts/provision.sh), so this test downloads nothing.
+const DEBS = fileURLToPath(new URL('../../node_modules/.cache/cmdb-hook/debs', import.meta.url));
+
 test('runs in a musl-only root: --version, then a real register and deregister', async (t) => {
-  const debs = mkdtempSync(join(tmpdir(), 'cmdb-hook-debs-'));
-  t.after(() => rmSync(debs, { recursive: true, force: true }));
-  execFileSync('apt-get', ['download', 'musl', 'busybox-static'], { cwd: debs, stdio: 'pipe' });
-  for (const deb of readdirSync(debs)) execFileSync('dpkg', ['-x', join(debs, deb), muslRoot]);
+  const debs = readdirSync(DEBS).filter((file) => /^(musl|busybox-static)_.*\.deb$/.test(file));
+  assert.equal(debs.length, 2, `${DEBS} lacks musl or busybox-static: run sh scripts/provision.sh test`);
+  for (const deb of debs) execFileSync('dpkg', ['-x', join(DEBS, deb), muslRoot]);
   mkdirSync(join(muslRoot, 'opt'), { recursive: true });
   cpSync(BUILT, join(muslRoot, 'opt', 'cmdb-hook'), { recursive: true });
   mkdirSync(join(muslRoot, 'etc', 'podinfo'), { recursive: true });
