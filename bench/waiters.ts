@@ -32,14 +32,15 @@ export function recordFile(dir: string, target: Pod): string {
   return file;
 }
 
-export type WaiterName = 'cmdb-hook (defaults)' | 'shell loop, sleep 1' | 'shell loop, sleep 0.1' | 'wait-on -i 100 + curl';
-export const WAITERS: WaiterName[] = ['cmdb-hook (defaults)', 'shell loop, sleep 1', 'shell loop, sleep 0.1', 'wait-on -i 100 + curl'];
+export type WaiterName = 'cmdb-hook (defaults)' | 'cmdb-hook, --no-lite-mode' | 'shell loop, sleep 1' | 'shell loop, sleep 0.1' | 'wait-on -i 100 + curl';
+export const WAITERS: WaiterName[] = ['cmdb-hook (defaults)', 'cmdb-hook, --no-lite-mode', 'shell loop, sleep 1', 'shell loop, sleep 0.1', 'wait-on -i 100 + curl'];
 
 export function waiter(name: WaiterName, readyUrl: string, cmdbUrl: string, target: Pod, dir: string): string[] {
   const put = `curl -s -o /dev/null -X PUT -H 'content-type: application/json' --data @${recordFile(dir, target)} ${cmdbUrl}/${target.id}`;
   switch (name) {
     case 'cmdb-hook (defaults)':
-      return [EXECUTABLE, 'register', '--cmdb-url', cmdbUrl, '--cluster', 'bench', '--container', 'app', '--ready-url', readyUrl, '--podinfo-dir', '/nonexistent', '--log-level', 'warn'];
+    case 'cmdb-hook, --no-lite-mode':
+      return [EXECUTABLE, ...(name === 'cmdb-hook (defaults)' ? [] : ['--node-options=--no-lite-mode']), 'register', '--cmdb-url', cmdbUrl, '--cluster', 'bench', '--container', 'app', '--ready-url', readyUrl, '--podinfo-dir', '/nonexistent', '--log-level', 'warn'];
     case 'shell loop, sleep 1':
       return ['sh', '-c', `until curl -sf -o /dev/null ${readyUrl}; do sleep 1; done; ${put}`];
     case 'shell loop, sleep 0.1':

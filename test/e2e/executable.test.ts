@@ -42,14 +42,15 @@ test('--version and version --json: the pinned runtime, as a single executable',
   assert.match(info.build.commit, /^[0-9a-f]{12}$|^unknown$/);
 });
 
-test('--node-options= as the first argument gives Node flags (the manifests\' --lite-mode); NODE_OPTIONS still does not', async () => {
+test('V8\'s lite mode by default; --node-options= as the first argument gives Node flags (--no-lite-mode undoes it); NODE_OPTIONS does not', async () => {
   const execArgvOf = async (argv: string[], env: NodeJS.ProcessEnv = {}) => {
     const run = await runProcess([executable, ...argv, 'version', '--json'], { env: { PATH: process.env.PATH ?? '', ...env } });
     assert.equal(run.code, 0, run.stderr);
     return (JSON.parse(run.stdout) as { runtime: { execArgv: string[] } }).runtime.execArgv;
   };
-  assert.ok((await execArgvOf(['--node-options=--lite-mode'])).includes('--lite-mode'));
-  assert.ok(!(await execArgvOf([], { NODE_OPTIONS: '--lite-mode' })).includes('--lite-mode'));
+  assert.deepEqual(await execArgvOf([]), ['--max-semi-space-size=1', '--lite-mode']);
+  assert.deepEqual(await execArgvOf([], { NODE_OPTIONS: '--no-lite-mode --max-old-space-size=8' }), ['--max-semi-space-size=1', '--lite-mode']);
+  assert.deepEqual((await execArgvOf(['--node-options=--no-lite-mode'])).slice(-1), ['--no-lite-mode']);
   const refused = await runProcess([executable, '--node-options=--no-such-flag', 'version']);
   assert.equal(refused.code, 9, 'Node refuses a flag it does not know, before the program runs');
 });
