@@ -76,7 +76,10 @@ export function createCmdbWriter(options: CmdbWriterOptions): CmdbWriter {
           log.info({ id, pod: `${record.namespace}/${record.pod.name}` }, `record ${id} kept: its pod still runs, outside --selector or --namespace`);
           return;
         }
-        result = options.deregisterAction === 'retire' ? await backend.retire(record, budget) : await backend.remove(record, budget);
+        // Retired as the deregister hook retires: the record marked terminated (the generic protocol and templates
+        // write its state), observed now.
+        const gone: CmdbRecord = { ...record, state: 'terminated', observedAt: new Date().toISOString() };
+        result = options.deregisterAction === 'retire' ? await backend.retire(gone, budget) : await backend.remove(record, budget);
       } else {
         result = await backend.upsert(record, budget);
       }

@@ -18,7 +18,9 @@ export const controllerCommand: CommandModule = {
     const read = readSettings(options, 'controller', argv, env);
     const toBroker = read.text('sink')?.trim() !== 'cmdb';
     // With --sink, the consumers write the CMDB: a CMDB setting here would be silently unused.
-    if (toBroker && read.given('cmdb-url')) throw new ConfigError(`${settingName('cmdb-url')} is not used with ${settingName('sink')} ${read.text('sink') ?? ''}: the consumers (cmdb-hook consume) write the CMDB; remove it`);
+    for (const flag of ['cmdb-url', 'deregister-action']) {
+      if (toBroker && read.given(flag)) throw new ConfigError(`${settingName(flag)} is not used with ${settingName('sink')} ${read.text('sink') ?? ''}: the consumers (cmdb-hook consume) write the CMDB; remove it`);
+    }
     // Even --dry-run lists the CMDB's records: the plan is the difference.
     const cmdb = configureCmdb(read, { command: 'controller', deregisterAction: read.text('deregister-action'), urlRequired: !toBroker });
     const config = buildControllerConfig(read, { deregisterAction: cmdb.deregisterAction });

@@ -24,7 +24,7 @@ export const HOOK_OPTIONS: readonly OptionSpec[] = [
   { flag: 'ready-interval', type: 'string', commands: REGISTERS, default: '30ms', describe: 'Pause between readiness checks (short: the CMDB should know within tens of ms).' },
   { flag: 'ready-timeout', type: 'string', commands: REGISTERS, default: '1s', describe: 'Limit of one readiness check (the kubelet default).' },
   { flag: 'background', type: 'boolean', commands: ['register'], default: 'false', describe: 'Return at once; a detached process waits and registers (NetworkPolicy clusters).' },
-  { flag: 'deregister-action', type: 'string', commands: ['deregister', 'sidecar', 'consume'], describe: 'delete, or retire (keep the record marked gone). Default: delete; retire with --cmdb-kind servicenow.' },
+  { flag: 'deregister-action', type: 'string', commands: ['deregister', 'sidecar', 'controller', 'consume'], describe: 'delete, or retire (keep the record marked gone; controller: what a retirement does). Default: delete; retire with --cmdb-kind servicenow.' },
   { flag: 'drain', type: 'string', commands: ['deregister', 'sidecar'], default: '0s', describe: 'After deregistering, wait this long before returning (routers converge).' },
   { flag: 'json', type: 'boolean', commands: ['version'], default: 'false', describe: 'version: print version, runtime and build as JSON.' },
 ];

@@ -98,3 +98,21 @@ test('--dry-run without --once, its reader gone (`| head` ended): it stops by it
   assert.ok(run.logs().some((line) => line.msg === 'stdout was closed by its reader: the rest of the output is dropped'), run.stderr());
   assert.equal(scene.cmdb.writes().length, writes, 'nothing written');
 });
+
+test('--deregister-action retire (CMDB_HOOK_DEREGISTER_ACTION too): an orphan\'s record is kept, marked terminated, and written once', async () => {
+  const pod = scene.api.addPod(selected('web-r'));
+  assert.equal((await once([])).code, 0);
+  const id = `${pod.metadata.uid ?? ''}_app`;
+  const record = scene.cmdb.records.get(id);
+  assert.ok(record);
+  scene.api.deletePod('shop', 'web-r', 0);
+  record.observedAt = new Date(Date.now() - 2 * 3600_000).toISOString();
+  const writes = scene.cmdb.writes().length;
+  const retired = await once(['--deregister-action', 'retire']);
+  assert.equal(retired.code, 0, retired.run.stderr());
+  assert.equal(scene.cmdb.records.get(id)?.state, 'terminated', retired.run.stderr());
+  assert.deepEqual(scene.cmdb.writes().slice(writes).map((entry) => `${entry.method} ${entry.status}`), ['PUT 200']);
+  const again = scene.start(['--once'], { CMDB_HOOK_DEREGISTER_ACTION: 'retire' }, { v8Flags: ['--lite-mode'] });
+  assert.equal(await again.exited, 0, again.stderr());
+  assert.equal(scene.cmdb.writes().length, writes + 1, 'a retired record is not retired again');
+});
