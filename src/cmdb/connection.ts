@@ -11,7 +11,7 @@ const HOOKS = ['register', 'deregister', 'sidecar', 'controller', 'consume'];
 
 /** The settings every backend shares: where the CMDB is, how to trust it and prove who we are, how long a try takes. */
 export const CONNECTION_OPTIONS: readonly OptionSpec[] = [
-  { flag: 'cmdb-url', type: 'string', commands: HOOKS, describe: 'Base URL of the CMDB API (http or https). Required unless --dry-run.' },
+  { flag: 'cmdb-url', type: 'string', commands: HOOKS, describe: 'Base URL of the CMDB API (http or https). Required, except for a hook\'s --dry-run (the controller\'s lists the records).' },
   { flag: 'cmdb-token-file', type: 'string', commands: HOOKS, describe: 'File holding the bearer token (re-read every run, whitespace trimmed).' },
   { flag: 'cmdb-ca-file', type: 'string', commands: HOOKS, describe: 'PEM file of the CA(s) that sign the CMDB certificate.' },
   { flag: 'cmdb-cert-file', type: 'string', commands: HOOKS, describe: 'PEM client certificate for mTLS (needs --cmdb-key-file).' },
@@ -35,9 +35,11 @@ export interface CmdbConnection {
   requestTimeoutMs: number;
 }
 
-export function readConnection(read: SettingReader, options: { urlRequired: boolean }): CmdbConnection {
+export function readConnection(read: SettingReader, options: { command: string; urlRequired: boolean }): CmdbConnection {
   const text = read.text('cmdb-url')?.trim();
-  if (!text && options.urlRequired) throw new ConfigError(`${settingName('cmdb-url')} is required: set it to the CMDB API base URL, or use --dry-run`);
+  // Only a hook's --dry-run goes without a CMDB: the controller's lists the records to compute its plan.
+  const hookDryRun = options.command === 'register' || options.command === 'deregister' ? ', or use --dry-run' : '';
+  if (!text && options.urlRequired) throw new ConfigError(`${settingName('cmdb-url')} is required: set it to the CMDB API base URL${hookDryRun}`);
   const url = text ? parseCmdbUrl(text) : undefined;
   return { url, tokenFile: read.text('cmdb-token-file'), tls: readTls(read, url), requestTimeoutMs: read.duration('request-timeout') };
 }
