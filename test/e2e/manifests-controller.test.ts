@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import { describe, test } from 'node:test';
 import type { IContainer, IPodSpec } from 'kubernetes-models/v1';
+import { parseDuration } from '../../src/settings/duration.ts';
 import { parseListenAddress } from '../../src/settings/listen-address.ts';
 import * as manifest from '../support/kubelet/controller-manifest.ts';
 import { label, render, type KubeObject } from '../support/kubelet/render.ts';
@@ -99,6 +100,9 @@ for (const { dir, objects: expected, namespace, podRules, dryRun } of DIRECTORIE
         assert.deepEqual(command.flags.get('once'), ['true'], `${owner} must run --once`);
         assert.equal(command.flags.has('dry-run'), dryRun, `${owner}: --dry-run should be ${dryRun ? 'on' : 'off'}`);
         assert.equal((workload.spec as { concurrencyPolicy?: string }).concurrencyPolicy, 'Forbid', `${owner}: two passes at once would race`);
+        const timeout = parseDuration(command.flags.get('timeout')?.[0] ?? '10m');
+        const jobDeadline = (workload.spec as { jobTemplate: { spec: { activeDeadlineSeconds?: number } } }).jobTemplate.spec.activeDeadlineSeconds;
+        assert.ok(timeout.ok && jobDeadline !== undefined && timeout.ms < jobDeadline * 1000, `${owner}: --timeout must end a pass (exit 5, with its summary) before the Job's activeDeadlineSeconds kills it`);
       } else {
         assert.ok(!command.flags.has('once') && !command.flags.has('dry-run'), `${owner}: the Deployment runs for good and writes`);
         const namespaces = command.flags.get('namespace');
