@@ -89,6 +89,16 @@ export class CmdbUnavailableError extends HookError {
   }
 }
 
+/** The controller could not list the pods (the API server unreachable or failing) before its deadline or stop. */
+export class KubeUnavailableError extends HookError {
+  static override readonly code = 'ERR_KUBE_UNAVAILABLE';
+  override readonly name = 'KubeUnavailableError';
+  readonly code = 'ERR_KUBE_UNAVAILABLE';
+  readonly exitCode = EXIT_CODES.cmdbUnavailable;
+  readonly failOpen = true;
+  override readonly transient = true;
+}
+
 /** The exit code for an outcome: 0 for success and forgiven failures, the error's own code otherwise. */
 export function exitCodeFor(error: unknown, strict: boolean): number {
   if (!(error instanceof HookError)) return EXIT_CODES.bug;

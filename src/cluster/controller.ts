@@ -6,7 +6,7 @@
  */
 import type { CmdbBackend } from '../cmdb/backend.ts';
 import type { ControllerConfig } from '../config/controller-config.ts';
-import { CmdbUnavailableError, ConfigError } from '../errors.ts';
+import { CmdbUnavailableError, ConfigError, KubeUnavailableError, type HookError } from '../errors.ts';
 import type { Outcome, RunContext } from '../run-context.ts';
 import { settingName } from '../settings/option.ts';
 import { formatDuration } from '../settings/duration.ts';
@@ -20,6 +20,7 @@ import { createEventRecorder } from './kube/events.ts';
 import { loadKubeConnection } from './kube/kube-config.ts';
 import { listWatchPods } from './kube/list-watch.ts';
 import { slimPod } from './kube/slim-pod.ts';
+import { listProblemJudge } from './pod-list-problems.ts';
 import { listRecords } from './record-listing.ts';
 import { createReadinessGate, type ReadinessGate } from './readiness-gate.ts';
 import { Reconciler } from './reconciler.ts';
@@ -119,11 +120,14 @@ export async function runController(config: ControllerConfig, target: Controller
   };
 
   const watching = new AbortController();
+  const listProblems = listProblemJudge({ once: config.once, selector: config.selector });
+  // A list failure that asking again will not mend (pod-list-problems.ts) ends the run with its own error.
+  let fatal: HookError | undefined;
   reconciler.start();
   // Started before the pods' list: the Lease's requests then go out ahead of the list's pages, whose parsing (500
   // pods, a few MB of JSON each) held leadership, and so the first write, back by ~200 ms (npm run bench).
   const running = config.once
-    ? runOnce(config, reconciler, startWriting, () => writer, stop, watching)
+    ? runOnce(config, reconciler, startWriting, () => writer, stop, watching, () => listProblems.last)
     : runLongLived({ config, client, connection, context, reconciler, registry, metrics, stop, startWriting, stopWriting, env: context.env });
   // Settled in the finally below, after the watch has started either way.
   running.catch(() => undefined);
@@ -138,7 +142,13 @@ export async function runController(config: ControllerConfig, target: Controller
         metrics.watchProblems.inc({ action: problem.action, kind: problem.forbidden ? 'forbidden' : problem.stalled ? 'stalled' : 'error' });
         const where = problem.scope === '*' ? 'every namespace' : `namespace ${problem.scope}`;
         if (problem.forbidden) log.error({ err: problem.error, scope: problem.scope }, `may not ${problem.action} pods in ${where} (403): its records are never retired; grant pods get/list/watch there or narrow --namespace`);
+        else if (listProblems.refused(problem)) log.error({ err: problem.error, scope: problem.scope, retryInMs: problem.retryInMs }, `${problem.action} of pods in ${where} refused; trying again`);
         else log.warn({ err: problem.error, scope: problem.scope, retryInMs: problem.retryInMs }, `${problem.action} of pods in ${where} failed; trying again`);
+        const ends = listProblems.judge(problem);
+        if (ends && !fatal) {
+          fatal = ends;
+          stopping.abort();
+        }
       },
     },
     {
@@ -154,7 +164,11 @@ export async function runController(config: ControllerConfig, target: Controller
   );
 
   try {
-    return await running;
+    const outcome = await running.catch((error: unknown) => {
+      throw fatal ?? error;
+    });
+    if (fatal) throw fatal;
+    return outcome;
   } finally {
     watching.abort();
     stopping.abort();
@@ -166,12 +180,15 @@ export async function runController(config: ControllerConfig, target: Controller
 }
 
 /** One pass: the pods listed once, the CMDB listed once, the plan applied; then the watch stops. */
-async function runOnce(config: ControllerConfig, reconciler: Reconciler, startWriting: (signal: AbortSignal) => void, writer: () => SinkWriter | undefined, stop: AbortSignal, watching: AbortController): Promise<Outcome> {
+async function runOnce(config: ControllerConfig, reconciler: Reconciler, startWriting: (signal: AbortSignal) => void, writer: () => SinkWriter | undefined, stop: AbortSignal, watching: AbortController, lastListProblem: () => string | undefined): Promise<Outcome> {
   const started = performance.now();
   const aborted = new Promise<void>((resolve) => stop.addEventListener('abort', () => resolve(), { once: true }));
   await Promise.race([reconciler.podsSeen, aborted]);
   watching.abort();
-  if (stop.aborted) throw new CmdbUnavailableError('stopped before the pods were listed');
+  if (stop.aborted) {
+    const last = lastListProblem();
+    throw new KubeUnavailableError(`stopped before the pods were listed${last ? ` (the last try: ${last})` : ''}`);
+  }
   startWriting(stop);
   let plan;
   try {

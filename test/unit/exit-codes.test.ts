@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { run } from '../../src/cli/run.ts';
-import { CmdbRejectedError, CmdbUnavailableError, ConfigError, EXIT_CODES, exitCodeFor, NotReadyError } from '../../src/errors.ts';
+import { CmdbRejectedError, CmdbUnavailableError, ConfigError, EXIT_CODES, exitCodeFor, KubeUnavailableError, NotReadyError } from '../../src/errors.ts';
 
 test('exitCodeFor: usage errors always fail, the app\'s and the CMDB\'s trouble only with --strict, anything else is a bug', () => {
   const rows: { error: unknown; lenient: number; strict: number }[] = [
@@ -33,6 +33,7 @@ test('each error class carries its code, exit code, fail-open and transient flag
     { error: new NotReadyError('x'), name: 'NotReadyError', code: 'ERR_NOT_READY', exitCode: EXIT_CODES.notReady, failOpen: true, transient: false },
     { error: new CmdbRejectedError('x'), name: 'CmdbRejectedError', code: 'ERR_CMDB_REJECTED', exitCode: EXIT_CODES.cmdbRejected, failOpen: true, transient: false },
     { error: new CmdbUnavailableError('x'), name: 'CmdbUnavailableError', code: 'ERR_CMDB_UNAVAILABLE', exitCode: EXIT_CODES.cmdbUnavailable, failOpen: true, transient: true },
+    { error: new KubeUnavailableError('x'), name: 'KubeUnavailableError', code: 'ERR_KUBE_UNAVAILABLE', exitCode: EXIT_CODES.cmdbUnavailable, failOpen: true, transient: true },
   ];
   for (const { error, ...want } of rows) {
     assert.deepEqual({ name: error.name, code: error.code, exitCode: error.exitCode, failOpen: error.failOpen, transient: error.transient }, want);
