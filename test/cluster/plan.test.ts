@@ -62,7 +62,7 @@ test('ownership: records made by hand or by another cluster are never changed or
   const plan = pass({ pods: [pod, web(5), web(6)], listed });
   assert.deepEqual(summary(plan), ['retire shop/web-4 app'], 'of the gone pods\' records only the owned one');
   assert.deepEqual(plan.notOwned, [byHand.id], 'the hand-made record with the id this pod wants is left alone');
-  assert.match(formatPlan(plan), new RegExp(`^1 not owned by this cluster's cmdb-hook, left alone: ${byHand.id}$`, 'm'));
+  assert.match(formatPlan(plan), new RegExp(`^# 1 not owned by this cluster's cmdb-hook, left alone: ${byHand.id}$`, 'm'));
 });
 
 test('a StatefulSet\'s web-0 made again (same name, new UID): the new record at once, the old retired after the grace', () => {
@@ -120,7 +120,8 @@ test('node loss: more than half of the owned records due retires nothing and say
   const listed = pods.map((pod) => written(pod));
   const lost = pass({ pods: pods.slice(6), listed });
   assert.deepEqual([summary(lost), lost.retireBlocked], [[], { due: 6, owned: 10 }]);
-  assert.match(formatPlan(lost), /^retire blocked: 6 of 10 owned records would be retired, more than half; nothing retired/m);
+  assert.match(formatPlan(lost), /^# retire blocked: 6 of 10 owned records would be retired, more than half; nothing retired/m);
+  assert.match(formatPlan(lost), /\n\d+ to create, .* held back by max-retire\n$/, 'the counts last');
   assert.equal(summary(pass({ pods: pods.slice(5), listed })).length, 5);
   // Retired records are not live: they neither count as owned nor are retired again.
   const retired = pods.slice(2, 6).map((pod) => ({ ...written(pod), state: 'terminated' as const }));
@@ -149,14 +150,14 @@ test('the orphan clock forgets a record whose pod is back, and starts again if i
   assert.deepEqual([summary(again), again.waiting], [[], 1], 'the grace starts over');
 });
 
-test('formatPlan: one line per action, then the counts', () => {
+test('formatPlan: one line per action (an update names what changed in one word), then the counts', () => {
   const listed = [written(web(2), 'app'), { ...written(web(3)), labels: {} }, written(web(4)), written(web(5), 'app', T0 - 60_000)];
   const plan = pass({ pods: [web(1), web(3), web(4)], listed });
   assert.equal(
     formatPlan(plan),
     [
       `create ${uid(1)}_app shop/web-1 app`,
-      `update ${uid(3)}_app shop/web-3 app (labels)`,
+      `update ${uid(3)}_app shop/web-3 app changed=labels`,
       `retire ${uid(2)}_app shop/web-2 app`,
       '1 to create, 1 to update, 1 to retire, 1 waiting for the orphan grace, 0 held back by max-retire',
       '',
