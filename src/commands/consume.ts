@@ -4,6 +4,7 @@ import { HOOK_OPTIONS } from '../config/options.ts';
 import { CONTROLLER_OPTIONS } from '../config/controller-options.ts';
 import { QUEUE_OPTIONS } from '../config/queue-options.ts';
 import { readSettings } from '../settings/read-settings.ts';
+import { checkClusterRuntime } from './cluster-runtime.ts';
 import { optionsFor, type CommandModule } from './command.ts';
 
 const options = optionsFor('consume', CMDB_OPTIONS, HOOK_OPTIONS, CONTROLLER_OPTIONS, QUEUE_OPTIONS);
@@ -13,6 +14,7 @@ export const consumeCommand: CommandModule = {
   describe: 'Apply the controller\'s published transitions (--sink nats or rabbitmq) to the CMDB, idempotently, latest transition wins',
   options,
   prepare(argv, env) {
+    checkClusterRuntime('consume');
     const read = readSettings(options, 'consume', argv, env);
     const cmdb = configureCmdb(read, { command: 'consume', deregisterAction: read.text('deregister-action'), urlRequired: true });
     const config = buildConsumeConfig(read, { deregisterAction: cmdb.deregisterAction });

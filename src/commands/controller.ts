@@ -6,6 +6,7 @@ import { QUEUE_OPTIONS } from '../config/queue-options.ts';
 import { ConfigError } from '../errors.ts';
 import { settingName } from '../settings/option.ts';
 import { readSettings } from '../settings/read-settings.ts';
+import { checkClusterRuntime } from './cluster-runtime.ts';
 import { optionsFor, type CommandModule } from './command.ts';
 
 const options = optionsFor('controller', CMDB_OPTIONS, HOOK_OPTIONS, CONTROLLER_OPTIONS, QUEUE_OPTIONS);
@@ -15,6 +16,7 @@ export const controllerCommand: CommandModule = {
   describe: 'Watch the cluster\'s pods and keep their CMDB records converged: backfill, update, retire what hooks never saw',
   options,
   prepare(argv, env) {
+    checkClusterRuntime('controller');
     const read = readSettings(options, 'controller', argv, env);
     const toBroker = read.text('sink')?.trim() !== 'cmdb';
     // With --sink, the consumers write the CMDB: a CMDB setting here would be silently unused.
