@@ -152,8 +152,12 @@ export async function runController(config: ControllerConfig, target: Controller
       },
     },
     {
-      page: (pods) => reconciler.page(pods),
+      page: (pods) => {
+        listProblems.accepted();
+        reconciler.page(pods);
+      },
       synced: (pods, info) => {
+        listProblems.accepted();
         metrics.notListable.set(info.notListable.length);
         reconciler.synced(pods, info);
       },

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, beforeEach, test } from 'node:test';
-import { SELECTED, freePort, startScene, waitFor, type ControllerProcess, type Scene } from '../support/controller/controller-run.ts';
+import { SELECTED, freePort, startScene, untilReady, waitFor, type ControllerProcess, type Scene } from '../support/controller/controller-run.ts';
 
 let scene: Scene;
 let kubeconfig: string;
@@ -30,6 +30,9 @@ test('a --selector the API server refuses (400): exit 2 naming it, with the serv
     assert.equal(await within(run, 10_000), 2, run.stderr());
     assert.match(summary(run), /: --selector \(CMDB_HOOK_SELECTOR\) "app in \(web" was refused by the API server \(.*400 BadRequest: unable to parse requirement.*\); write it as kubectl get pods -l takes it/);
   }
+  // The long-running one stood for the Lease as it listed: it hands the Lease back on the way out, held or being taken.
+  const holder = (scene.api.lease('cmdb-hook', 'cmdb-hook-controller')?.spec as { holderIdentity?: string } | undefined)?.holderIdentity;
+  assert.ok(holder === undefined || holder === '', `the Lease is left to the next replica, not held by ${holder ?? ''}`);
   assert.equal(scene.cmdb.writes().length, 0);
 });
 
@@ -37,8 +40,16 @@ test('a wrong token (401): a --once run ends at the second refusal, exit 2 namin
   writeFileSync(scene.kubeconfig, kubeconfig.replaceAll(/"token": "[^"]+"/g, '"token": "not-the-token"'), { mode: 0o600 });
   const once = scene.start(['--once']);
   assert.equal(await within(once, 10_000), 2, once.stderr());
-  assert.match(summary(once), /: the API server refused to list the pods \(.*401 Unauthorized.*\); check --kubeconfig \(CMDB_HOOK_KUBECONFIG\): its server, credentials and the RBAC rule pods list$/);
+  assert.match(summary(once), /: listing the pods failed in a way asking again will not mend \(.*401 Unauthorized.*\); check --kubeconfig \(CMDB_HOOK_KUBECONFIG\): its server, CA, credentials and the RBAC rule pods list$/);
   assert.doesNotMatch(once.stderr(), /not-the-token/, 'the token is never shown');
+
+  // Two namespaces listed side by side: the run ends at one namespace's second refusal, not at one of each.
+  const listsOf = (path: string) => scene.api.requests.filter((request) => request.method === 'GET' && request.path === path && request.status === 401).length;
+  const before = ['shop', 'default'].map((namespace) => listsOf(`/api/v1/namespaces/${namespace}/pods`));
+  const namespaced = scene.start(['--once', '--namespace', 'shop', '--namespace', 'default']);
+  assert.equal(await within(namespaced, 10_000), 2, namespaced.stderr());
+  const refused = ['shop', 'default'].map((namespace, at) => listsOf(`/api/v1/namespaces/${namespace}/pods`) - (before[at] ?? 0));
+  assert.ok(Math.max(...refused) >= 2, `one namespace asked twice: ${refused.join(', ')}`);
 
   const running = scene.start([]);
   assert.ok(await waitFor(() => running.logs().filter((line) => line.level === 50 && /^list of pods in every namespace refused; trying again$/.test(String(line.msg))).length >= 2, 15_000), running.stderr());
@@ -56,4 +67,18 @@ test('an API server that cannot be reached: a --once run ends at its --timeout, 
   assert.ok(performance.now() - started < 3000 + 2000, 'ends at its --timeout');
   assert.match(summary(run), /FAILED: stopped before the pods were listed \(the last try: .*ECONNREFUSED.*\); exit 5$/);
   assert.ok(run.logs().some((line) => (line.err as { code?: string } | undefined)?.code === 'ERR_KUBE_UNAVAILABLE'), 'typed as the API server\'s trouble, not the CMDB\'s');
+});
+
+test('a 400 on a relist, after the selector was accepted (a proxy\'s, say), is no usage error: the controller keeps going', async () => {
+  const run = scene.start([]);
+  assert.ok(await untilReady(run), run.stderr());
+  const list = (request: { method: string; path: string; query: URLSearchParams }) => request.method === 'GET' && request.path === '/api/v1/pods' && request.query.get('watch') !== 'true';
+  scene.api.injectFault({ status: 400, message: 'proxy: request header too large', match: list }, 2);
+  assert.ok(scene.api.watches.error() >= 1, 'a 410 in the stream: relist');
+  const refusedLines = () => run.logs().filter((line) => line.level === 50 && String(line.msg) === 'list of pods in every namespace refused; trying again').length;
+  assert.ok(await waitFor(() => refusedLines() >= 2, 15_000), run.stderr());
+  const pod = scene.api.addPod({ name: 'web-b', namespace: 'shop', labels: { app: 'web', ...SELECTED } });
+  assert.ok(await waitFor(() => scene.cmdb.records.has(`${pod.metadata.uid ?? ''}_app`), 15_000), `listed again and registered\n${run.stderr()}`);
+  assert.equal(run.child.exitCode, null, 'still running');
+  assert.equal(await run.stop(), 0);
 });

@@ -135,7 +135,12 @@ export async function runLeaderElection(options: LeaderElectionOptions): Promise
   while (!signal.aborted && !(await tryAcquireOrRenew(AbortSignal.any([signal, AbortSignal.timeout(deadlineMs)])))) {
     await sleep(retryMs + Math.random() * JITTER * retryMs, signal);
   }
-  if (signal.aborted) return 'stopped';
+  if (signal.aborted) {
+    // Stopped while an acquiring update was in flight: the server may have applied it, and a Lease left held by a
+    // process that is gone keeps every other replica from writing for a lease duration.
+    if (options.releaseOnStop ?? true) await release();
+    return 'stopped';
+  }
 
   const leading = new AbortController();
   options.onStartedLeading(leading.signal);
